@@ -1,0 +1,118 @@
+"""One error format for the whole API: {"error": {"code": "...", "message": "..."}}.
+
+DRF's exceptions go through `exception_handler`; everything else under /api/ (an unrouted URL, an
+uncaught exception, a CSRF failure rendered by Django) is turned into the same shape by
+`ApiErrorMiddleware`, so no API client ever receives an HTML page.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from storage import ObjectNotFound, StorageUnavailable
+
+logger = logging.getLogger(__name__)
+
+API_PREFIX = "/api/"
+
+
+class ApiError(exceptions.APIException):
+    """An error a service raises with its own code, status and message for the client."""
+
+    def __init__(self, code: str, message: str, status_code: int = status.HTTP_400_BAD_REQUEST):
+        self.status_code = status_code
+        super().__init__(detail=message, code=code)
+
+
+def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, **extra}}
+
+
+def _default_message(status_code: int) -> str:
+    messages = {
+        400: _("The request is not valid."),
+        401: _("Authentication is required: send 'Authorization: Bearer <token>'."),
+        403: _("You do not have permission to do this."),
+        404: _("Nothing was found at this address."),
+        405: _("This method is not allowed here."),
+        413: _("The request is too large."),
+        503: _("A service this request needs is unavailable; try again later."),
+    }
+    return messages.get(status_code, HTTPStatus(status_code).phrase)
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, StorageUnavailable):
+        logger.warning("object store unavailable: %s", exc)
+        exc = ApiError(
+            "storage_unavailable",
+            _("The document store is unreachable; nothing was saved. Try again in a few minutes."),
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
+    elif isinstance(exc, ObjectNotFound):
+        exc = exceptions.NotFound()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None  # uncaught: ApiErrorMiddleware answers with a JSON 500
+    detail = exc.detail if isinstance(exc, exceptions.APIException) else None
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = error_body(
+            "invalid", _("Some fields are not valid; see 'fields'."), fields=response.data
+        )
+    else:
+        code = (exc.get_codes() if isinstance(exc, exceptions.APIException) else None) or "error"
+        if isinstance(exc, Http404):
+            code = "not_found"
+        elif isinstance(exc, PermissionDenied):
+            code = "permission_denied"
+        message = str(detail) if isinstance(detail, str) else _default_message(response.status_code)
+        response.data = error_body(str(code), message)
+    return response
+
+
+class ApiErrorMiddleware:
+    """Makes every error response under /api/ JSON in the common format."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            request.path.startswith(API_PREFIX)
+            and response.status_code >= 400
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            code = HTTPStatus(response.status_code).phrase.lower().replace(" ", "_")
+            return JsonResponse(
+                error_body(code, _default_message(response.status_code)),
+                status=response.status_code,
+            )
+        return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not request.path.startswith(API_PREFIX) or isinstance(
+            exception, Http404 | PermissionDenied
+        ):
+            return None
+        logger.exception("unhandled error on %s", request.path, exc_info=exception)
+        return JsonResponse(
+            error_body(
+                "server_error",
+                _(
+                    "An unexpected error occurred and has been logged; "
+                    "try again or tell the administrator."
+                ),
+            ),
+            status=500,
+        )

@@ -1,0 +1,31 @@
+"""Use cases for API tokens, shared by the management command, the API and the settings page."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import transaction
+from knox.settings import knox_settings
+
+from api.models import ApiToken, TokenScope
+from org.models import User
+
+
+@transaction.atomic
+def create_token(
+    user: User,
+    *,
+    name: str = "",
+    scope: str = TokenScope.ACT,
+    expires_in: timedelta | None = None,
+) -> tuple[ApiToken, str]:
+    """Returns the row and the token string, which exists nowhere else after this call."""
+    ttl = expires_in if expires_in is not None else knox_settings.TOKEN_TTL
+    token, key = ApiToken.objects.create(user=user, expiry=ttl, name=name, scope=scope)
+    return token, key
+
+
+@transaction.atomic
+def revoke_token(user: User, token_id: str) -> bool:
+    deleted, _ = ApiToken.objects.filter(user=user, token_key=token_id).delete()
+    return deleted > 0

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from api import views
+
+app_name = "api"
+
+urlpatterns = [
+    path("v1/me", views.MeView.as_view(), name="me"),
+    path("v1/tokens", views.TokenListView.as_view(), name="tokens"),
+    path("v1/tokens/<str:token_id>", views.TokenDetailView.as_view(), name="token"),
+]

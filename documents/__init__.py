@@ -1,0 +1,1 @@
+"""Drafts, attachments, the decision record and search (issue 3)."""

@@ -1,0 +1,1 @@
+"""The internal PKI, PAdES signatures, timestamps and verification (issue 5)."""

@@ -1,0 +1,63 @@
+"""Fixtures shared by the whole suite.
+
+The suite runs on the embedded defaults (SQLite, file-system objects, in-memory channel layer) and,
+when DATABASE_URL / REDIS_URL are set as in CI, against the real PostgreSQL and Redis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from rest_framework.test import APIClient
+
+import storage
+from api.tokens import create_token
+from org.models import User
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The production hasher costs ~0.3 s a password; seeding nine demo users per test adds up.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _object_store(tmp_path: Path, settings) -> Iterator[None]:
+    """Every test gets its own empty file-system object store unless it asks for another."""
+    settings.OBJECT_STORE = {"BACKEND": "filesystem", "ROOT": tmp_path / "objects"}
+    storage.reset_store()
+    yield
+    storage.reset_store()
+
+
+@pytest.fixture
+def demo_org(db: None) -> None:
+    call_command("seed_demo", verbosity=0, stdout=open("/dev/null", "w"))  # noqa: SIM115
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def bearer(demo_org: None):
+    """A function returning an API client authenticated as the named demo user."""
+
+    def make(username: str, **token_options) -> APIClient:
+        _, key = create_token(User.objects.get(username=username), **token_options)
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+        return client
+
+    return make
+
+
+def postgres_only() -> pytest.MarkDecorator:
+    return pytest.mark.skipif(
+        settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql",
+        reason="needs PostgreSQL (set DATABASE_URL)",
+    )

@@ -1,0 +1,1 @@
+"""Route templates and the approval runtime on viewflow (issue 4)."""
