@@ -19,6 +19,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from documents.inspection import UploadRefused
 from storage import ObjectNotFound, StorageUnavailable
 
 logger = logging.getLogger(__name__)
@@ -61,6 +62,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         )
     elif isinstance(exc, ObjectNotFound):
         exc = exceptions.NotFound()
+    elif isinstance(exc, UploadRefused):
+        exc = ApiError(exc.code, str(exc.message), exc.status)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # uncaught: ApiErrorMiddleware answers with a JSON 500

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from api import views
 
@@ -8,4 +8,5 @@ urlpatterns = [
     path("v1/me", views.MeView.as_view(), name="me"),
     path("v1/tokens", views.TokenListView.as_view(), name="tokens"),
     path("v1/tokens/<str:token_id>", views.TokenDetailView.as_view(), name="token"),
+    path("", include("documents.urls")),
 ]

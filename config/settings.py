@@ -156,6 +156,14 @@ if MINIO_ENDPOINT:
 else:
     OBJECT_STORE = {"BACKEND": "filesystem", "ROOT": DATA_DIR / "objects"}
 
+# --- Documents ------------------------------------------------------------------------------------
+# Uploads stream to disk and are hashed on the way (documents.uploads); limits are enforced there.
+FILE_UPLOAD_HANDLERS = ["documents.uploads.HashingUploadHandler"]
+DOCUMENT_LIMITS = {
+    "max_file_bytes": env.integer("MAX_FILE_MB", 200, minimum=1) * 1024**2,
+    "max_document_bytes": env.integer("MAX_DOCUMENT_MB", 1024, minimum=1) * 1024**2,
+}
+
 # --- Authentication -------------------------------------------------------------------------------
 AUTH_USER_MODEL = "org.User"
 AUTHENTICATION_BACKENDS = ["org.auth.DemoAwareModelBackend"]

@@ -48,7 +48,7 @@ def build_store(config: Mapping[str, Any]) -> ObjectStore:
     if backend in {"minio", "s3"}:
         _check_keys(config, _MINIO_KEYS)
         # Imported here: the embedded mode never loads the SDK.
-        from storage.minio_backend import PART_SIZE, MinioStore
+        from storage.minio_backend import PARALLEL_UPLOADS, PART_SIZE, MinioStore
 
         if not config.get("ENDPOINT"):
             raise ImproperlyConfigured("OBJECT_STORE['ENDPOINT'] is required for MinIO")
@@ -65,7 +65,7 @@ def build_store(config: Mapping[str, Any]) -> ObjectStore:
                 connect_timeout=float(config.get("CONNECT_TIMEOUT", 3)),
                 retries=int(config.get("RETRIES", 2)),
                 part_size=int(config.get("PART_SIZE", PART_SIZE)),
-                parallel_uploads=int(config.get("PARALLEL_UPLOADS", 1)),
+                parallel_uploads=int(config.get("PARALLEL_UPLOADS", PARALLEL_UPLOADS)),
                 retention_mode=str(config.get("RETENTION_MODE", "COMPLIANCE")).upper(),
                 public_endpoint=config.get("PUBLIC_ENDPOINT") or None,
                 public_secure=config.get("PUBLIC_SECURE"),

@@ -13,7 +13,7 @@ import contextlib
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from typing import IO, Any, BinaryIO, cast
+from typing import IO, Any
 
 from minio import Minio
 from minio.commonconfig import COMPLIANCE, GOVERNANCE
@@ -31,7 +31,7 @@ from storage.base import (
     sha256_of_key,
 )
 from storage.errors import ObjectNotFound, RetentionError, StorageError, StorageUnavailable
-from storage.minio_client import http_pool, setup_bucket, translate_error
+from storage.minio_client import http_pool, setup_bucket, translate_error, upload
 from storage.streams import (
     SPOOL_MEMORY,
     HashingReader,
@@ -41,7 +41,10 @@ from storage.streams import (
     spool,
 )
 
-PART_SIZE = 16 * 1024 * 1024
+# Parts of 8 MiB, 3 in flight: measured faster than 16 MiB one at a time, and the memory an
+# upload holds, (parallel + 1) parts plus one being assembled, stays near 40 MiB.
+PART_SIZE = 8 * 1024 * 1024
+PARALLEL_UPLOADS = 3
 
 
 class MinioStore(ObjectStore):
@@ -61,7 +64,7 @@ class MinioStore(ObjectStore):
         connect_timeout: float = 3.0,
         retries: int = 2,
         part_size: int = PART_SIZE,
-        parallel_uploads: int = 1,
+        parallel_uploads: int = PARALLEL_UPLOADS,
         retention_mode: str = COMPLIANCE,
         public_endpoint: str | None = None,
         public_secure: bool | None = None,
@@ -76,8 +79,6 @@ class MinioStore(ObjectStore):
         self._bucket = bucket
         self._object_lock = object_lock
         self._part_size = part_size
-        # One part at a time by default: the SDK's parallel mode holds a part per thread in memory
-        # and leaves its threads behind when the caller's stream fails mid-upload.
         self._parallel = max(1, parallel_uploads)
         self._mode = retention_mode
         self._spool_dir = spool_dir
@@ -195,12 +196,8 @@ class MinioStore(ObjectStore):
                 else:
                     sha256, length = measured
             key = key_for(sha256)
-            if length is not None and length <= self._part_size:
-                created = self._put_if_absent(source, key, sha256, length, content_type)
-                if created is None:
-                    return self._keep(self.stat(key), retain_until)
-                version_id, size = created
-            else:
+            if length is None or length > self._part_size:
+                # Too big for one conditional PUT: skip the upload if the bytes are stored.
                 existing = self._stat_or_none(key)
                 if existing is not None:
                     if claimed:  # the caller's claim is checked even when nothing is sent
@@ -208,65 +205,25 @@ class MinioStore(ObjectStore):
                             source, expected_sha256=sha256, expected_length=length
                         ).drain()
                     return self._keep(existing, retain_until)
-                version_id, size = self._upload(source, key, sha256, length, content_type)
+            reader = HashingReader(source, expected_sha256=sha256, expected_length=length)
+            with self._errors(key, source=reader):
+                created, version_id = upload(
+                    self._client,
+                    self._bucket,
+                    key,
+                    reader,
+                    content_type=content_type,
+                    part_size=self._part_size,
+                    parallel=self._parallel,
+                )
+            if not created:
+                return self._keep(self.stat(key), retain_until)
             if retain_until is not None:
                 self._retain(key, version_id, retain_until, fresh=True)
-            return ObjectInfo(key, sha256, size, content_type, retain_until)
+            return ObjectInfo(key, sha256, reader.size, content_type, retain_until)
         finally:
             if spooled is not None:
                 spooled.close()
-
-    def _put_if_absent(
-        self, source: Readable, key: str, sha256: str, length: int, content_type: str
-    ) -> tuple[str | None, int] | None:
-        """Store an object that fits in one part with one conditional PUT (If-None-Match: *).
-
-        The server creates the object only if it is absent: atomic, where HEAD-then-PUT would
-        race and cost a second round trip (which doubled the time of small puts). Returns None
-        when the object already exists. The bytes are read and verified before anything is sent.
-        minio-py's public put_object() cannot send that header, hence its internal _put_object()
-        (minio is pinned; the contract tests cover this path). MinIO and AWS S3 honour the
-        condition since 2024; an older server ignores it and stores a second, identical version:
-        harmless.
-        """
-        reader = HashingReader(source, expected_sha256=sha256, expected_length=length)
-        data = reader.read(length) if length else b""
-        reader.drain()  # raises if the stream was shorter, longer or other than announced
-        try:
-            with self._errors(key):
-                result = self._client._put_object(
-                    self._bucket,
-                    key,
-                    data,
-                    headers={"Content-Type": content_type, "If-None-Match": "*"},
-                )
-        except StorageError as exc:
-            cause = exc.__cause__
-            if isinstance(cause, S3Error) and cause.code in {
-                "PreconditionFailed", "ConditionalRequestConflict",
-            }:
-                return None
-            raise
-        return result.version_id, len(data)
-
-    def _upload(
-        self, source: Readable, key: str, sha256: str, length: int | None, content_type: str
-    ) -> tuple[str | None, int]:
-        reader = HashingReader(source, expected_sha256=sha256, expected_length=length)
-        with self._errors(key, source=reader):
-            result = self._client.put_object(
-                self._bucket,
-                key,
-                cast(BinaryIO, reader),
-                length if length is not None else -1,
-                content_type=content_type,
-                part_size=self._part_size,
-                num_parallel_uploads=self._parallel,
-            )
-        if not reader.finished:  # pragma: no cover - the SDK read less than announced
-            self._remove_version(key, result.version_id)
-            raise StorageError(f"upload of {key} stopped before the end of the stream")
-        return result.version_id, reader.size
 
     def _retain(self, key: str, version_id: str | None, until: datetime, *, fresh: bool) -> None:
         """Lock a version until `until`.

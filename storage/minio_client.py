@@ -1,18 +1,21 @@
-"""Plumbing of the MinIO backend: the HTTP pool, error translation, bucket setup."""
+"""Plumbing of the MinIO backend: HTTP pool, error translation, bucket setup, uploads."""
 
 from __future__ import annotations
 
 import logging
 import os
+from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 import certifi
 import urllib3
 from minio import Minio
 from minio.commonconfig import ENABLED
+from minio.datatypes import Part
 from minio.error import InvalidResponseError, S3Error, ServerError
 from minio.versioningconfig import VersioningConfig
 
 from storage.errors import ObjectNotFound, StorageError, StorageUnavailable
+from storage.streams import HashingReader
 
 logger = logging.getLogger("storage.minio_backend")
 
@@ -107,3 +110,99 @@ def setup_bucket(client: Minio, bucket: str, *, object_lock: bool) -> bool:
         # A least-privilege key may not manage the bucket; its administrator then does.
         logger.warning("cannot check versioning of bucket %s: %s", bucket, exc.code)
     return lock_enabled
+
+
+_EXISTS = {"PreconditionFailed", "ConditionalRequestConflict"}
+
+
+def upload(
+    client: Minio,
+    bucket: str,
+    key: str,
+    reader: HashingReader,
+    *,
+    content_type: str,
+    part_size: int,
+    parallel: int,
+) -> tuple[bool, str | None]:
+    """Send what `reader` yields to `key`: (created, version id); (False, None) if it existed.
+
+    An object that fits in one part goes in one conditional PUT (If-None-Match: *): the server
+    creates it only if absent, atomically, in one round trip. Larger objects go in parts of
+    `part_size`, `parallel` at a time. The reader verifies the hash in the read that reaches the
+    end, before the last part is sent, so a mismatch never completes an upload.
+
+    This drives the SDK's internal request helpers (_put_object, _upload_part, ...; minio is
+    pinned and the contract tests cover them) because its put_object() cannot send
+    If-None-Match, and its parallel mode leaves threads blocked forever and parts still in flight
+    when the caller's stream fails: here the pool is shut down and in-flight parts finish before
+    the upload is aborted, so no part outlives the abort.
+    """
+    part = reader.read(part_size)
+    if reader.finished or len(part) < part_size:
+        reader.drain()  # raises if the stream was other than announced
+        try:
+            result = client._put_object(
+                bucket, key, part, headers={"Content-Type": content_type, "If-None-Match": "*"}
+            )
+        except S3Error as exc:
+            if exc.code in _EXISTS:
+                return False, None
+            raise
+        return True, result.version_id
+    # Handed over in a list, so that this frame does not keep the first part alive throughout.
+    first = [part]
+    del part
+    return True, _upload_parts(
+        client, bucket, key, reader, first, content_type=content_type, part_size=part_size,
+        parallel=parallel,
+    )
+
+
+def _upload_parts(
+    client: Minio,
+    bucket: str,
+    key: str,
+    reader: HashingReader,
+    first: list[bytes],
+    *,
+    content_type: str,
+    part_size: int,
+    parallel: int,
+) -> str | None:
+    """A multipart upload starting with the part in `first`; the new version's id."""
+    upload_id = client._create_multipart_upload(bucket, key, {"Content-Type": content_type})
+    pool = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="storage-upload")
+    in_flight: dict[Future[str], int] = {}
+    parts: list[Part] = []
+
+    def collect(when: str) -> None:
+        done, _ = wait(in_flight, return_when=when)
+        for future in done:
+            parts.append(Part(in_flight.pop(future), future.result()))
+
+    part = first.pop()  # one reference only: a part leaves memory as soon as it is sent
+    try:
+        number = 0
+        while part:
+            if len(in_flight) >= parallel:  # memory: `parallel` parts in flight, one being read
+                collect(FIRST_COMPLETED)
+            number += 1
+            in_flight[
+                pool.submit(client._upload_part, bucket, key, part, None, upload_id, number)
+            ] = number
+            part = b""  # drop our reference before reading the next part
+            part = reader.read(part_size)
+        collect(ALL_COMPLETED)
+        parts.sort(key=lambda p: p.part_number)
+        completed = client._complete_multipart_upload(bucket, key, upload_id, parts)
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        try:
+            client._abort_multipart_upload(bucket, key, upload_id)
+        except Exception:  # the store is down: it expires stale uploads itself (MinIO: 24 h)
+            logger.warning("could not abort multipart upload %s of %s", upload_id, key)
+        raise
+    finally:
+        pool.shutdown(wait=True)
+    return completed.version_id

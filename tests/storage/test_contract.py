@@ -189,6 +189,8 @@ def test_stream_failing_mid_upload_leaves_nothing(case: StoreCase, with_hash: bo
         )
     assert stream.position >= 20 * MiB
     _assert_nothing_behind(case, key_for(digest))
+    # The upload's worker threads are gone too, not left waiting for parts that never come.
+    assert not [t for t in threading.enumerate() if t.name.startswith("storage-upload")]
 
 
 # --- stat, exists, list, delete -----------------------------------------------------------------

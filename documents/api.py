@@ -1,0 +1,233 @@
+"""The documents API (DESIGN.md section 6). Views translate HTTP to service calls and back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.cache import cache
+from django.db.models import QuerySet
+from django.http import HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.pagination import CursorPagination
+from rest_framework.parsers import JSONParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.errors import ApiError
+from documents import downloads, services
+from documents.access import visible_documents
+from documents.models import Attachment, AttachmentKind, Document, DocumentVersion
+from documents.previews import PreviewError, render_page
+from documents.querying import SearchSerializer, search
+from documents.records import ensure_record
+from documents.serializers import (
+    CreateDocumentSerializer,
+    DocumentDetailSerializer,
+    DocumentFieldsSerializer,
+    DocumentSummarySerializer,
+    parse_passwords,
+)
+from documents.uploads import StrictMultiPartParser, check_content_length, from_request_file
+from org.auth import user_of
+from storage import get_store, key_for
+
+# Page images come in a few widths only, so that cached images are reused and nobody can fill
+# the cache by asking for every width from 1 to 2400.
+PAGE_WIDTHS = (160, 320, 480, 800, 1200, 1600, 2400)
+PAGE_IMAGE_CACHE_SECONDS = 24 * 3600
+
+
+def visible_document(request: Request, document_id: int) -> Document:
+    """The document, or 404 whether it does not exist or the caller may not see it."""
+    return get_object_or_404(
+        visible_documents(user_of(request)).select_related("doc_type", "department", "drafter"),
+        pk=document_id,
+    )
+
+
+def _version(document: Document, request: Request) -> DocumentVersion:
+    number = request.query_params.get("version")
+    if number is None:
+        return document.versions.get(number=document.version)
+    if not number.isdigit():
+        raise ApiError("invalid", _("version must be a whole number."))
+    return get_object_or_404(document.versions, number=int(number))
+
+
+def _uploads(request: Request) -> list[Any]:
+    return [from_request_file(f) for f in request.FILES.getlist("attachments")]
+
+
+class DocumentPagination(CursorPagination):
+    ordering = ("-created_at", "-id")
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+class DocumentListView(APIView):
+    parser_classes = [StrictMultiPartParser, JSONParser]
+
+    @extend_schema(
+        parameters=[SearchSerializer], responses=DocumentSummarySerializer(many=True),
+        summary="Search the documents I may see",
+    )
+    def get(self, request: Request) -> Response:
+        form = SearchSerializer(data=request.query_params)
+        form.is_valid(raise_exception=True)
+        qs: QuerySet[Document] = search(user_of(request), form.validated_data).select_related(
+            "doc_type", "department", "drafter"
+        )
+        paginator = DocumentPagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        data = DocumentSummarySerializer(page, many=True).data
+        return Response({"results": data, "next": paginator.get_next_link(),
+                         "previous": paginator.get_previous_link()})
+
+    @extend_schema(
+        request={"multipart/form-data": CreateDocumentSerializer},
+        responses={201: DocumentDetailSerializer},
+        summary="Draft a document with its attachments",
+    )
+    def post(self, request: Request) -> Response:
+        check_content_length(request.META)
+        form = CreateDocumentSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        meta = dict(form.validated_data["meta"])
+        passwords = parse_passwords(meta)
+        fields = DocumentFieldsSerializer(data=meta)
+        fields.is_valid(raise_exception=True)
+        document = services.create_document(
+            user_of(request), fields.validated_data, _uploads(request), passwords
+        )
+        return Response(DocumentDetailSerializer(document).data, status=status.HTTP_201_CREATED)
+
+
+class DocumentDetailView(APIView):
+    @extend_schema(responses=DocumentDetailSerializer, summary="A document")
+    def get(self, request: Request, document_id: int) -> Response:
+        return Response(DocumentDetailSerializer(visible_document(request, document_id)).data)
+
+    @extend_schema(
+        request=DocumentFieldsSerializer, responses=DocumentDetailSerializer,
+        summary="Edit a draft (a new version once it has been submitted)",
+    )
+    def patch(self, request: Request, document_id: int) -> Response:
+        document = visible_document(request, document_id)
+        fields = DocumentFieldsSerializer(data=request.data, partial=True)
+        fields.is_valid(raise_exception=True)
+        document = services.update_document(user_of(request), document.pk, fields.validated_data)
+        return Response(DocumentDetailSerializer(document).data)
+
+
+class AttachmentListView(APIView):
+    parser_classes = [StrictMultiPartParser]
+
+    @extend_schema(
+        request={"multipart/form-data": CreateDocumentSerializer},
+        responses={201: DocumentDetailSerializer},
+        summary="Add attachments to a draft",
+    )
+    def post(self, request: Request, document_id: int) -> Response:
+        document = visible_document(request, document_id)
+        check_content_length(request.META)
+        passwords = parse_passwords(
+            CreateDocumentSerializer().validate_meta(request.data.get("meta") or "{}")
+        )
+        uploads = _uploads(request)
+        if not uploads:
+            raise ApiError("invalid", _("Send at least one file in 'attachments'."))
+        services.add_attachments(user_of(request), document.pk, uploads, passwords)
+        document.refresh_from_db()
+        return Response(DocumentDetailSerializer(document).data, status=status.HTTP_201_CREATED)
+
+
+def _attachment(document: Document, attachment_id: int) -> Attachment:
+    # Any version's attachment of this document: auditors read old versions too.
+    return get_object_or_404(Attachment, pk=attachment_id, version__document=document)
+
+
+class AttachmentDetailView(APIView):
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+                   summary="An original attachment, byte-for-byte")
+    def get(self, request: Request, document_id: int, attachment_id: int) -> StreamingHttpResponse:
+        document = visible_document(request, document_id)
+        return downloads.original(_attachment(document, attachment_id))
+
+    @extend_schema(responses={204: None}, summary="Remove an attachment from a draft")
+    def delete(self, request: Request, document_id: int, attachment_id: int) -> Response:
+        document = visible_document(request, document_id)
+        services.remove_attachment(user_of(request), document.pk, attachment_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AttachmentsZipView(APIView):
+    @extend_schema(responses={(200, "application/zip"): OpenApiTypes.BINARY},
+                   summary="All originals of a version, as one streamed ZIP")
+    def get(self, request: Request, document_id: int) -> StreamingHttpResponse:
+        document = visible_document(request, document_id)
+        version = _version(document, request)
+        attachments = list(version.attachments.order_by("position"))
+        name = f"{document.number or document.pk}_添付ファイル.zip"
+        return downloads.originals_zip(attachments, name)
+
+
+class RecordView(APIView):
+    @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY},
+                   summary="The decision record of the current (or ?version=N) version")
+    def get(self, request: Request, document_id: int) -> StreamingHttpResponse:
+        document = visible_document(request, document_id)
+        version = ensure_record(_version(document, request))
+        name = f"{document.number or document.pk}_v{version.number}.pdf"
+        return downloads.record_pdf(version.record_sha256, version.record_size, name)
+
+
+def _page_image(sha256: str, page: int, request: Request) -> HttpResponse:
+    try:
+        requested = int(request.query_params.get("width", "800"))
+    except ValueError:
+        raise ApiError("invalid", _("width must be a whole number of pixels.")) from None
+    width = min(PAGE_WIDTHS, key=lambda w: (abs(w - requested), w))
+    cache_key = f"page:{sha256}:{page}:{width}:webp"
+    image = cache.get(cache_key)
+    if image is None:
+        with get_store().open(key_for(sha256)) as reader:
+            pdf = reader.read()
+        try:
+            image = render_page(pdf, page, width=width, fmt="webp")
+        except PreviewError as exc:
+            raise ApiError("invalid_page", str(exc), status.HTTP_404_NOT_FOUND) from exc
+        cache.set(cache_key, image, PAGE_IMAGE_CACHE_SECONDS)
+    response = HttpResponse(image, content_type="image/webp")
+    response["Cache-Control"] = "private, max-age=86400"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+class RecordPageView(APIView):
+    @extend_schema(responses={(200, "image/webp"): OpenApiTypes.BINARY},
+                   summary="A page of the decision record as an image (?width=px)")
+    def get(self, request: Request, document_id: int, page: int) -> HttpResponse:
+        document = visible_document(request, document_id)
+        version = ensure_record(_version(document, request))
+        return _page_image(version.record_sha256, page, request)
+
+
+class AttachmentPageView(APIView):
+    @extend_schema(responses={(200, "image/webp"): OpenApiTypes.BINARY},
+                   summary="A page of a PDF attachment as an image (?width=px)")
+    def get(self, request: Request, document_id: int, attachment_id: int, page: int) -> HttpResponse:
+        document = visible_document(request, document_id)
+        attachment = _attachment(document, attachment_id)
+        if attachment.kind != AttachmentKind.PDF:
+            raise ApiError(
+                "not_a_pdf",
+                _("Only PDF attachments have pages; see the record for the others."),
+                status.HTTP_404_NOT_FOUND,
+            )
+        return _page_image(attachment.readable_pdf_sha256 or attachment.sha256, page, request)

@@ -1,0 +1,88 @@
+"""Serving stored bytes: one original, all originals as a streamed ZIP, the record PDF.
+
+Everything is served as an attachment (never rendered in our origin, whatever its type), streamed
+from the object store in chunks, with its exact length; the ZIP is built while it is sent, so no
+temporary file ever holds a whole document.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
+
+from django.http import StreamingHttpResponse
+from zipstream import ZIP_STORED, ZipStream
+
+from documents.models import Attachment
+from storage import content_disposition, get_store, key_for
+
+def _chunks(sha256: str) -> Iterator[bytes]:
+    with get_store().open(key_for(sha256)) as reader:
+        yield from reader
+
+
+def _response(
+    chunks: Iterable[bytes], *, filename: str, content_type: str, length: int | None,
+    inline: bool = False,
+) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(chunks, content_type=content_type)
+    response["Content-Disposition"] = content_disposition(filename, inline=inline)
+    response["X-Content-Type-Options"] = "nosniff"
+    # A stored object never changes (content addressing); the permission check must still run
+    # for each request, so caches in between may not keep it.
+    response["Cache-Control"] = "private, no-transform"
+    if not inline:
+        # Should a browser open it anyway, it runs nothing and loads nothing in our origin.
+        response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    if length is not None:
+        response["Content-Length"] = str(length)
+    return response
+
+
+def original(attachment: Attachment) -> StreamingHttpResponse:
+    get_store().stat(key_for(attachment.sha256))  # fail before the headers go out
+    return _response(
+        _chunks(attachment.sha256),
+        filename=attachment.filename,
+        content_type="application/octet-stream",
+        length=attachment.size,
+    )
+
+
+def record_pdf(sha256: str, size: int | None, filename: str) -> StreamingHttpResponse:
+    get_store().stat(key_for(sha256))
+    return _response(
+        _chunks(sha256), filename=filename, content_type="application/pdf", length=size,
+        inline=True,
+    )
+
+
+def unique_names(names: Sequence[str]) -> list[str]:
+    """見積書.pdf twice becomes 見積書.pdf and 見積書 (2).pdf, so no file in the ZIP hides another."""
+    seen: set[str] = set()
+    result = []
+    for name in names:
+        name = unicodedata.normalize("NFC", name)
+        stem, dot, ext = name.rpartition(".")
+        if not dot:
+            stem, ext = name, ""
+        candidate, n = name, 1
+        while candidate.casefold() in seen:
+            n += 1
+            candidate = f"{stem} ({n}){dot}{ext}"
+        seen.add(candidate.casefold())
+        result.append(candidate)
+    return result
+
+
+def originals_zip(attachments: Sequence[Attachment], filename: str) -> StreamingHttpResponse:
+    # Stored, not deflated: PDFs and images are compressed already, and a stored ZIP has a
+    # length known in advance, so the browser shows real progress.
+    archive = ZipStream(compress_type=ZIP_STORED, sized=True)
+    for attachment, name in zip(
+        attachments, unique_names([a.filename for a in attachments]), strict=True
+    ):
+        archive.add(_chunks(attachment.sha256), name, size=attachment.size)
+    return _response(
+        iter(archive), filename=filename, content_type="application/zip", length=len(archive)
+    )

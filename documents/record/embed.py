@@ -1,0 +1,122 @@
+"""Files embedded in the record (EmbeddedFiles name tree and associated files).
+
+Each original is embedded with its Unicode name (/UF), its MIME type as the stream /Subtype, its
+size and MD5 (/Params /CheckSum, as the PDF standard defines it) and its SHA-256 in the
+description, and is listed in the catalog's /AF (PDF 2.0 associated files). Files that an
+attachment PDF itself carried are kept too, under their parent's number.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import zlib
+
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import (
+    ArrayObject,
+    ByteStringObject,
+    DecodedStreamObject,
+    DictionaryObject,
+    IndirectObject,
+    NameObject,
+    NumberObject,
+    StreamObject,
+    TextStringObject,
+    create_string_object,
+)
+
+from documents.record.types import RecordInput
+
+# Compressing what is compressed already (zip-based office files, JPEG, PDF) costs time for
+# nothing: a sample tells whether Flate pays.
+_SAMPLE = 64 * 1024
+_WORTHWHILE = 0.9
+_MIME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*$")
+
+
+def _compressible(data: bytes) -> bool:
+    sample = data[:_SAMPLE]
+    return bool(sample) and len(zlib.compress(sample, 1)) < _WORTHWHILE * len(sample)
+
+
+class EmbeddedFiles:
+    def __init__(self, writer: PdfWriter) -> None:
+        self._writer = writer
+        self._entries: list[tuple[TextStringObject, IndirectObject]] = []
+
+    def add(self, number: int, item: RecordInput, data: bytes, relationship: str) -> None:
+        stream: StreamObject = DecodedStreamObject()
+        stream.set_data(data)
+        if _compressible(data):
+            stream = stream.flate_encode(level=6)
+        stream[NameObject("/Type")] = NameObject("/EmbeddedFile")
+        mime = item.content_type.split(";", 1)[0].strip().lower()
+        if _MIME_RE.match(mime):
+            stream[NameObject("/Subtype")] = NameObject("/" + mime)
+        stream[NameObject("/Params")] = DictionaryObject(
+            {
+                NameObject("/Size"): NumberObject(len(data)),
+                NameObject("/CheckSum"): ByteStringObject(hashlib.md5(data, usedforsecurity=False).digest()),
+            }
+        )
+        file_ref = self._writer._add_object(stream)
+        name = create_string_object(item.filename)
+        filespec = DictionaryObject(
+            {
+                NameObject("/Type"): NameObject("/Filespec"),
+                NameObject("/F"): name,
+                NameObject("/UF"): name,
+                NameObject("/EF"): DictionaryObject(
+                    {NameObject("/F"): file_ref, NameObject("/UF"): file_ref}
+                ),
+                NameObject("/Desc"): TextStringObject(
+                    f"添付{number}: {item.filename} (SHA-256 {item.sha256})"
+                ),
+                NameObject("/AFRelationship"): NameObject(relationship),
+            }
+        )
+        self._append(f"{number:03d} {item.filename}", self._writer._add_object(filespec))
+
+    def add_nested(self, number: int, parent: str, reader: PdfReader) -> None:
+        """Keep the files that an attachment PDF carried in its own EmbeddedFiles."""
+        try:
+            found = list(reader.attachment_list)
+        except Exception:  # noqa: BLE001 - a broken name tree loses its files, not the record
+            return
+        for index, embedded in enumerate(found, start=1):
+            try:
+                spec = embedded.pdf_object.clone(self._writer)
+                if not isinstance(spec, DictionaryObject):
+                    continue
+                spec.pop("/RF", None)  # related files would point outside the record
+                spec[NameObject("/Desc")] = TextStringObject(
+                    f"添付{number} ({parent}) に含まれていたファイル: {embedded.name}"
+                )
+                reference = getattr(spec, "indirect_reference", None)
+                if reference is None:
+                    reference = self._writer._add_object(spec)
+            except Exception:  # noqa: BLE001 - a malformed file spec is left out, not fatal
+                continue
+            self._append(f"{number:03d}.{index:03d} {embedded.name}", reference)
+
+    def _append(self, key: str, reference: IndirectObject) -> None:
+        self._entries.append((create_string_object(key), reference))  # type: ignore[arg-type]
+
+    def finish(self) -> None:
+        """Write the name tree (sorted by the keys' bytes, as the standard requires) and /AF."""
+        if not self._entries:
+            return
+        entries = sorted(self._entries, key=lambda entry: entry[0].get_encoded_bytes())
+        flat = ArrayObject()
+        for key, reference in entries:
+            flat.extend([key, reference])
+        root = self._writer.root_object
+        names = root.get("/Names")
+        if names is None or not isinstance(names.get_object(), DictionaryObject):
+            names = self._writer._add_object(DictionaryObject())
+            root[NameObject("/Names")] = names
+        names.get_object()[NameObject("/EmbeddedFiles")] = self._writer._add_object(
+            DictionaryObject({NameObject("/Names"): flat})
+        )
+        root[NameObject("/AF")] = ArrayObject(reference for _, reference in self._entries)

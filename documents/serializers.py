@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from documents.models import (
+    Attachment,
+    Disclosure,
+    Document,
+    DocumentType,
+    DocumentVersion,
+    Retention,
+    Secrecy,
+)
+
+MAX_AMOUNT = 10**15  # a quadrillion yen: beyond any budget, below BigIntegerField's range
+
+
+class DocumentFieldsSerializer(serializers.Serializer):
+    """What a drafter writes. Used for creation (all required fields) and partial edits."""
+
+    title = serializers.CharField(max_length=200)
+    doc_type = serializers.SlugRelatedField(slug_field="code", queryset=DocumentType.objects.all())
+    body = serializers.CharField(required=False, allow_blank=True, max_length=200_000)
+    amount = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=MAX_AMOUNT
+    )
+    counterparty = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    transaction_date = serializers.DateField(required=False, allow_null=True)
+    retention_years = serializers.ChoiceField(choices=Retention.choices, required=False)
+    disclosure = serializers.ChoiceField(choices=Disclosure.choices, required=False)
+    secrecy = serializers.ChoiceField(choices=Secrecy.choices, required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if self.partial:
+            return attrs
+        doc_type: DocumentType = attrs["doc_type"]
+        attrs.setdefault("retention_years", doc_type.default_retention_years)
+        if doc_type.is_transaction:
+            # The Electronic Books Maintenance Act searches transaction records by these.
+            missing = [
+                name for name in ("amount", "counterparty", "transaction_date") if not attrs.get(name)
+            ]
+            if missing:
+                raise serializers.ValidationError(
+                    {name: _("Required for a transaction record.") for name in missing}
+                )
+        return attrs
+
+
+class CreateDocumentSerializer(serializers.Serializer):
+    """multipart/form-data: `meta` (JSON text) and repeated `attachments` files."""
+
+    meta = serializers.CharField(help_text="JSON: the document's fields, optionally `passwords`")
+    attachments = serializers.ListField(child=serializers.FileField(), required=False)
+
+    def validate_meta(self, value: str) -> dict[str, Any]:
+        try:
+            meta = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise serializers.ValidationError(_("meta is not valid JSON: %s") % exc.msg) from exc
+        if not isinstance(meta, dict):
+            raise serializers.ValidationError(_("meta must be a JSON object."))
+        return meta
+
+
+def parse_passwords(meta: dict[str, Any]) -> dict[str, str]:
+    passwords = meta.pop("passwords", None) or {}
+    if not isinstance(passwords, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in passwords.items()
+    ):
+        raise serializers.ValidationError(
+            {"passwords": _("passwords must map file names to passwords.")}
+        )
+    return passwords
+
+
+class AttachmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Attachment
+        fields = ["id", "position", "filename", "size", "sha256", "content_type", "kind",
+                  "page_count", "note"]
+
+
+class VersionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DocumentVersion
+        fields = ["number", "frozen_at", "created_at", "record_sha256", "record_pages"]
+
+
+class DocumentSummarySerializer(serializers.ModelSerializer):
+    doc_type = serializers.CharField(source="doc_type.code")
+    doc_type_name = serializers.CharField(source="doc_type.name")
+    department = serializers.CharField(source="department.full_name")
+    drafter = serializers.CharField(source="drafter.__str__")
+    status_name = serializers.CharField(source="get_status_display")
+
+    class Meta:
+        model = Document
+        fields = ["id", "number", "title", "doc_type", "doc_type_name", "status", "status_name",
+                  "amount", "counterparty", "transaction_date", "department", "drafter",
+                  "version", "created_at", "submitted_at", "decided_at"]
+
+
+class DocumentDetailSerializer(DocumentSummarySerializer):
+    attachments = serializers.SerializerMethodField()
+    versions = VersionSerializer(many=True, read_only=True)
+
+    class Meta(DocumentSummarySerializer.Meta):
+        fields = [*DocumentSummarySerializer.Meta.fields, "body", "retention_years",
+                  "disclosure", "secrecy", "fiscal_year", "attachments", "versions"]
+
+    def get_attachments(self, document: Document) -> list[dict[str, Any]]:
+        version = document.versions.get(number=document.version)
+        return AttachmentSerializer(version.attachments.order_by("position"), many=True).data
