@@ -103,8 +103,8 @@ class HashingReader:
     def _fill(self, size: int) -> bytes:
         """Up to `size` bytes, short only at EOF.
 
-        Streams that return little at a time (sockets, generators) would otherwise make the SDK
-        grow each part by repeated concatenation: quadratic copying and twice the memory.
+        Streams that return little at a time (sockets, generators) would otherwise make short
+        multipart parts, which S3 refuses (every part but the last must be at least 5 MiB).
         """
         data = self._read_raw(size)
         if len(data) >= size or not data:
