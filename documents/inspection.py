@@ -9,6 +9,7 @@ read into memory and a crafted one cannot make inspection run away.
 from __future__ import annotations
 
 import csv
+import itertools
 import os
 import struct
 import unicodedata
@@ -39,20 +40,17 @@ DOCX = _OOXML + "wordprocessingml.document"
 XLSX = _OOXML + "spreadsheetml.sheet"
 PPTX = _OOXML + "presentationml.presentation"
 # A part named vbaProject.bin makes an OOXML package macro-enabled, whatever its name says.
-_MACRO = {
-    DOCX: "application/vnd.ms-word.document.macroEnabled.12",
-    XLSX: "application/vnd.ms-excel.sheet.macroEnabled.12",
-    PPTX: "application/vnd.ms-powerpoint.presentation.macroEnabled.12",
-}
-_OLE_TYPES = {
-    "WordDocument": "application/msword",
-    "Workbook": "application/vnd.ms-excel",
-    "Book": "application/vnd.ms-excel",
-    "PowerPoint Document": "application/vnd.ms-powerpoint",
-}
+_MACRO = {DOCX: "application/vnd.ms-word.document.macroEnabled.12",
+          XLSX: "application/vnd.ms-excel.sheet.macroEnabled.12",
+          PPTX: "application/vnd.ms-powerpoint.presentation.macroEnabled.12"}  # fmt: skip
+_OLE_TYPES = {"WordDocument": "application/msword", "Workbook": "application/vnd.ms-excel",
+              "Book": "application/vnd.ms-excel",
+              "PowerPoint Document": "application/vnd.ms-powerpoint"}  # fmt: skip
 OFFICE_TYPES = frozenset([*_MACRO, *_MACRO.values(), *_OLE_TYPES.values()])
 IMAGE_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "TIFF": "image/tiff",
                "WEBP": "image/webp", "BMP": "image/bmp"}  # fmt: skip
+_KINDS = {PDF: "pdf"} | dict.fromkeys(IMAGE_TYPES.values(), "image")
+_KINDS |= dict.fromkeys(OFFICE_TYPES, "office")
 EXECUTABLE = "application/x-executable"
 _TEXTUAL = frozenset({"application/xml", "image/svg+xml", "application/rtf"})
 
@@ -63,6 +61,7 @@ _CLAIMS |= dict.fromkeys(str.split(""".docx .docm .dotx .xlsx .xlsm .xltx .pptx 
 # Windows runs these by their name alone, so their content does not matter.
 _PROGRAM_EXTENSIONS = frozenset(str.split(""".exe .com .scr .pif .cpl .dll .msi .msp .bat .cmd
     .vbs .vbe .js .jse .wsf .wsh .hta .ps1 .lnk .reg .jar .appx .msix"""))  # fmt: skip
+_MAX_FLATE_RATIO = 1100  # a single deflate layer cannot exceed 1032:1
 _INVISIBLE = ("Cc", "Cf", "Cs", "Zl", "Zp")
 
 _REASONS: dict[str, tuple[str, StrOrPromise]] = {
@@ -81,7 +80,7 @@ _REASONS: dict[str, tuple[str, StrOrPromise]] = {
     "encrypted_file": ("encrypted_file", _("“%(name)s” is protected by a password, so approvers could not open it. Remove the protection, then upload the file again.")),  # noqa: E501
     "broken_file": ("broken_file", _("“%(name)s” is damaged or incomplete and cannot be opened. Save it again from the original program, then upload the new file.")),  # noqa: E501
     "broken_image": ("broken_image", _("“%(name)s” is a damaged or incomplete image. Save or export it again, then upload the new file.")),  # noqa: E501
-    "image_too_large": ("image_too_large", _("“%(name)s” is %(width)s × %(height)s pixels, too large to show safely. Reduce its resolution and upload it again.")),  # noqa: E501
+    "image_too_large": ("image_too_large", _("“%(name)s” is an image too large to show safely (over %(limit)s million pixels). Reduce its resolution and upload it again.")),  # noqa: E501
     "type_mismatch": ("type_mismatch", _("“%(name)s” is named %(extension)s, but its content is of another kind. Check that you picked the right file, or save it again in the format its name says.")),  # noqa: E501
 }  # fmt: skip
 _STATUS = {"too_large": 413, "bad_filename": 400}
@@ -107,7 +106,7 @@ class UploadRefused(Exception):
 
 def _refuse(reason: str, filename: str, detail: str = "", **params: Any) -> UploadRefused:
     code, message = _REASONS[reason]
-    shown = "".join("\ufffd" if unicodedata.category(c)[0] == "C" else c for c in filename)
+    shown = "".join("\ufffd" if unicodedata.category(c) in _INVISIBLE else c for c in filename)
     return UploadRefused(code, filename, _format(message, {"name": shown[:120], **params}),
                          detail=detail)  # fmt: skip
 
@@ -138,32 +137,20 @@ class Inspection:
 def clean_filename(name: str) -> str:
     """The name as stored and shown: NFC (macOS sends NFD), trimmed; refused if it could mislead."""
     cleaned = unicodedata.normalize("NFC", name or "").strip(" \u3000")
-    bad = (
-        cleaned in ("", ".", "..")
-        or "/" in cleaned
-        or "\\" in cleaned
-        # Cf holds the bidi overrides that make "gpj.exe" look like "exe.jpg"; U+200D (ZWJ) is
-        # spared because emoji sequences need it.
-        or any(unicodedata.category(c) in _INVISIBLE and c != "\u200d" for c in cleaned)
-    )
-    if not bad:
-        try:
-            bad = len(cleaned.encode("utf-8")) > 255
-        except UnicodeEncodeError:
-            bad = True
-    if bad:
+    # Cf holds the bidi overrides that make "gpj.exe" look like "exe.jpg"; U+200D (ZWJ) is spared
+    # because emoji sequences need it. Lone surrogates (Cs) could not even be stored as UTF-8.
+    hidden = any(unicodedata.category(c) in _INVISIBLE and c != "\u200d" for c in cleaned)
+    if hidden or cleaned in ("", ".", "..") or "/" in cleaned or "\\" in cleaned:
         raise _refuse("bad_filename", name or "", "unusable file name")
+    if len(cleaned.encode("utf-8")) > 255:
+        raise _refuse("bad_filename", name, "longer than 255 bytes")
     return cleaned
 
 
 def _kind(content_type: str) -> str:
-    if content_type == PDF:
-        return "pdf"
-    if content_type in IMAGE_TYPES.values():
-        return "image"
-    if content_type in OFFICE_TYPES or content_type.startswith("application/vnd.oasis."):
+    if content_type.startswith("application/vnd.oasis.opendocument."):
         return "office"
-    return "other"
+    return _KINDS.get(content_type, "other")
 
 
 def _sniff(head: bytes, size: int, claim: str | None) -> str:
@@ -241,18 +228,15 @@ def _inspect_pdf(fh: IO[bytes], size: int, name: str, password: str | None,
         reader = PdfReader(fh, strict=False)
         encrypted = False
         if reader.is_encrypted:
-            try:
-                opened = bool(reader.decrypt(""))
-                if opened:
-                    notes.append("encrypted with an empty user password (restrictions only)")
-                elif password:
-                    if not reader.decrypt(password):
-                        raise _refuse("wrong_password", name, "password rejected")
-                    encrypted = True
-                else:
-                    raise _refuse("encrypted_pdf", name, "needs a password")
-            except (NotImplementedError, ImportError) as exc:
-                raise _refuse("encrypted_pdf", name, f"unsupported encryption: {exc}") from exc
+            # An empty user password only restricts printing or copying: anyone can open it.
+            if reader.decrypt(""):
+                notes.append("encrypted with an empty user password (restrictions only)")
+            elif not password:
+                raise _refuse("encrypted_pdf", name, "needs a password")
+            elif not reader.decrypt(password):
+                raise _refuse("wrong_password", name, "password rejected")
+            else:
+                encrypted = True
         declared = _resolved(_resolved(reader.root_object, "/Pages"), "/Count")
         # The declared count is checked first so that a huge page tree is never walked.
         if isinstance(declared, int) and declared > limits.max_pdf_pages:
@@ -271,6 +255,8 @@ def _inspect_pdf(fh: IO[bytes], size: int, name: str, password: str | None,
             notes.append("carries embedded files")
     except UploadRefused:
         raise
+    except NotImplementedError as exc:  # a security handler pypdf does not know
+        raise _refuse("encrypted_pdf", name, f"unsupported encryption: {exc}") from exc
     except Exception as exc:  # pypdf raises anything from KeyError to RecursionError
         raise _refuse("broken_pdf", name, f"{type(exc).__name__}: {exc}"[:300]) from exc
     return pages, encrypted, "; ".join(notes)
@@ -305,7 +291,7 @@ def _resolved(container: Any, key: str) -> Any:
 
 
 def _inflated_size(stream: StreamObject, name: str, cap: int) -> int:
-    filters = stream.get("/Filter")
+    filters = _resolved(stream, "/Filter")
     chain = list(filters) if isinstance(filters, ArrayObject) else [filters]
     layers = 0
     while layers < min(len(chain), 4) and chain[layers] in ("/FlateDecode", "/Fl"):
@@ -314,17 +300,23 @@ def _inflated_size(stream: StreamObject, name: str, cap: int) -> int:
     if layers == 0:
         return len(data)
     pieces = (data[i : i + 65536] for i in range(0, len(data), 65536))
+    total = 0
     try:
-        return sum(len(out) for out in _inflate(pieces, layers, zlib.MAX_WBITS, cap))
+        for out in _inflate(pieces, layers, zlib.MAX_WBITS, cap):
+            total += len(out)
+            # One deflate layer cannot pass 1032:1, so more means deflate nested in deflate:
+            # refuse at once instead of inflating hundreds of MB to reach the cap.
+            if total > 16 * 1024**2 and total > _MAX_FLATE_RATIO * len(data):
+                raise OverflowError(total)
     except OverflowError:
-        raise _refuse("pdf_bomb", name, f"a stream inflates beyond {cap} bytes") from None
+        raise _refuse("pdf_bomb", name, f"a stream inflates past {total} bytes") from None
+    return total
 
 
 def _inflate(chunks: Iterable[bytes], layers: int, wbits: int, cap: int) -> Iterator[bytes]:
-    """Inflate nested zlib layers piece by piece; OverflowError once a layer passes `cap` bytes.
+    """Inflate nested zlib layers in pieces of at most 1 MB; OverflowError past `cap` bytes.
 
-    `max_length` keeps every step small: a few KB of zeros inflate a thousandfold, and each
-    layer multiplies that again. Damaged data ends the output quietly: that is not a bomb.
+    Damaged data ends the output quietly: pdfium shows what it can of it, and it is no bomb.
     """
     source = _inflate(chunks, layers - 1, wbits, cap) if layers > 1 else chunks
     decoder = zlib.decompressobj(wbits)
@@ -376,7 +368,7 @@ def _inspect_zip(fh: IO[bytes], size: int, name: str, limits: Limits) -> str:
                 raise _refuse("encrypted_file", name, "encrypted zip entries")
         # Entries sharing one compressed run is how the smallest bombs multiply their size.
         spans = sorted((i.header_offset, i.header_offset + 30 + i.compress_size) for i in infos)
-        if any(after[0] < before[1] for before, after in zip(spans, spans[1:], strict=False)):
+        if any(after[0] < before[1] for before, after in itertools.pairwise(spans)):
             raise _refuse("zip_bomb", name, "overlapping entries")
         for info in infos:
             # The directory's sizes are the sender's word. zipfile stops at the declared size
@@ -427,9 +419,7 @@ def _inspect_ole(path: Path, name: str) -> str:
 def _xls_encrypted(data: bytes) -> bool:
     """FILEPASS (0x2F) follows BOF within the first few records of an encrypted workbook."""
     offset = 0
-    for _record in range(64):
-        if offset + 4 > len(data):
-            return False
+    while offset + 4 <= len(data):
         kind, length = struct.unpack_from("<HH", data, offset)
         if kind == 0x002F:
             return True
@@ -439,13 +429,14 @@ def _xls_encrypted(data: bytes) -> bool:
 
 def _inspect_image(path: Path, content_type: str, name: str, limits: Limits) -> None:
     fmt = next(f for f, t in IMAGE_TYPES.items() if t == content_type)
+    limit = f"{limits.max_image_pixels / 1e6:.4g}"
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path, formats=[fmt]) as image:  # opening reads only the header
                 width, height = image.size
                 if width * height > limits.max_image_pixels:
-                    raise _refuse("image_too_large", name, width=width, height=height)
+                    raise _refuse("image_too_large", name, f"{width}x{height}", limit=limit)
                 image.verify()  # structure and checksums without decoding
             with Image.open(path, formats=[fmt]) as image:
                 if fmt == "JPEG":  # decoding at 1/8 scale still meets a truncated scan
@@ -455,7 +446,7 @@ def _inspect_image(path: Path, content_type: str, name: str, limits: Limits) -> 
     except UploadRefused:
         raise
     except Image.DecompressionBombError as exc:
-        raise _refuse("image_too_large", name, str(exc), width="?", height="?") from exc
+        raise _refuse("image_too_large", name, str(exc), limit=limit) from exc
     except Exception as exc:  # Pillow's plugins raise whatever their format's parser hits
         raise _refuse("broken_image", name, f"{type(exc).__name__}: {exc}"[:300]) from exc
 

@@ -67,20 +67,25 @@ def _opener(sha256: str) -> Callable[[], BinaryIO]:
     return open_stream
 
 
+def _input(attachment: Attachment) -> RecordInput:
+    sha256, size = attachment.sha256, attachment.size
+    if attachment.pdf_sha256:
+        # An unlocked PDF: the record is built from its decrypted copy.
+        sha256 = attachment.pdf_sha256
+        size = get_store().stat(key_for(sha256)).size
+    return RecordInput(
+        attachment_id=attachment.pk,
+        filename=attachment.filename,
+        content_type=attachment.content_type,
+        kind=attachment.kind,
+        sha256=sha256,
+        size=size,
+        open=_opener(sha256),
+    )
+
+
 def _inputs(version: DocumentVersion) -> list[RecordInput]:
-    attachments: list[Attachment] = list(version.attachments.order_by("position"))
-    return [
-        RecordInput(
-            attachment_id=a.pk,
-            filename=a.filename,
-            content_type=a.content_type,
-            kind=a.kind,
-            sha256=a.sha256,
-            size=a.size,
-            open=_opener(a.readable_pdf_sha256 or a.sha256),
-        )
-        for a in attachments
-    ]
+    return [_input(a) for a in version.attachments.order_by("position")]
 
 
 def _fingerprint(cover: CoverInfo, inputs: list[RecordInput]) -> str:

@@ -55,7 +55,11 @@ class CreateDocumentSerializer(serializers.Serializer):
     """multipart/form-data: `meta` (JSON text) and repeated `attachments` files."""
 
     meta = serializers.CharField(help_text="JSON: the document's fields, optionally `passwords`")
-    attachments = serializers.ListField(child=serializers.FileField(), required=False)
+    # Read from request.FILES by the view; declared here for the schema. Empty files get the
+    # inspection's own message, not the generic one.
+    attachments = serializers.ListField(
+        child=serializers.FileField(allow_empty_file=True), required=False
+    )
 
     def validate_meta(self, value: str) -> dict[str, Any]:
         try:

@@ -92,7 +92,9 @@ def build_record(
             part = _Part(number, item)
             if item.kind not in KINDS:
                 raise RecordError(
-                    item.attachment_id, item.filename, "kind",
+                    item.attachment_id,
+                    item.filename,
+                    "kind",
                     f"Attachment {item.filename!r} (id {item.attachment_id}) has an unknown kind "
                     f"{item.kind!r}; expected one of {', '.join(sorted(KINDS))}",
                 )
@@ -113,9 +115,14 @@ def build_record(
 
     listing = [
         ListedAttachment(
-            number=p.number, filename=p.item.filename, size=p.item.size, sha256=p.item.sha256,
+            number=p.number,
+            filename=p.item.filename,
+            size=p.item.size,
+            sha256=p.item.sha256,
             first_page=None if p.first_index is None else p.first_index + 1,
-            page_count=p.page_count, embedded=p.embedded, note=p.note,
+            page_count=p.page_count,
+            embedded=p.embedded,
+            note=p.note,
         )
         for p in parts
     ]
@@ -124,27 +131,35 @@ def build_record(
     writer.merge(0, cover_reader, import_outline=False)
     links.release_reader(writer, cover_reader, [writer.pages[i] for i in range(sheet.pages)])
 
-    links.build_outline(writer, labels, sheet.pages, sheet.attachments_page, [
-        (p.item.filename, p.first_index, p.outline) for p in parts
-    ])
-    sanitize_pages(writer, writer.pages)
+    links.build_outline(
+        writer,
+        labels,
+        sheet.pages,
+        sheet.attachments_page,
+        [(p.item.filename, p.first_index, p.outline) for p in parts],
+    )
+    sanitize_pages(writer.pages)
     sanitize_catalog(writer)
     links.drop_named_destinations(writer)
     files.finish()
-    _finish_document(writer, cover, parts)
+    _finish_document(writer, cover, parts, labels)
     writer.write(out)
 
     results = [
         PartResult(
-            attachment_id=p.item.attachment_id, filename=p.item.filename,
+            attachment_id=p.item.attachment_id,
+            filename=p.item.filename,
             treatment="pages" if p.first_index is not None else "embedded",
             first_page=None if p.first_index is None else sheet.pages + p.first_index + 1,
-            page_count=p.page_count, note=p.note,
+            page_count=p.page_count,
+            note=p.note,
         )
         for p in parts
     ]
     return RecordResult(
-        page_count=len(writer.pages), parts=results, stamp_rects=sheet.stamp_rects,
+        page_count=len(writer.pages),
+        parts=results,
+        stamp_rects=sheet.stamp_rects,
         cover_pages=sheet.pages,
     )
 
@@ -156,7 +171,9 @@ def _read(item: RecordInput) -> bytes:
     expected = item.sha256.strip().lower()
     if len(data) != item.size or (expected and hashlib.sha256(data).hexdigest() != expected):
         raise RecordError(
-            item.attachment_id, item.filename, "checksum",
+            item.attachment_id,
+            item.filename,
+            "checksum",
             f"Attachment {item.filename!r} (id {item.attachment_id}): the stored bytes do not "
             f"match its recorded size or SHA-256",
         )
@@ -166,7 +183,9 @@ def _read(item: RecordInput) -> bytes:
 def _open_pdf(item: RecordInput, data: bytes) -> PdfReader:
     def fail(code: str, message: str) -> RecordError:
         return RecordError(
-            item.attachment_id, item.filename, code,
+            item.attachment_id,
+            item.filename,
+            code,
             f"Attachment {item.filename!r} (id {item.attachment_id}) {message}",
         )
 
@@ -182,7 +201,7 @@ def _open_pdf(item: RecordInput, data: bytes) -> PdfReader:
             raise fail("unreadable", "cannot be read as a PDF: it has no pages")
     except RecordError:
         raise
-    except Exception as exc:  # noqa: BLE001 - pypdf raises many kinds on malformed input
+    except Exception as exc:  # pypdf raises many kinds on malformed input
         raise fail("unreadable", f"cannot be read as a PDF ({_reason(exc)})") from exc
     return reader
 
@@ -192,7 +211,9 @@ def _image_reader(item: RecordInput, data: bytes) -> PdfReader:
         pdf, _pages = image_to_pdf(data)
     except ImageReadError as exc:
         raise RecordError(
-            item.attachment_id, item.filename, "unreadable",
+            item.attachment_id,
+            item.filename,
+            "unreadable",
             f"Attachment {item.filename!r} (id {item.attachment_id}) cannot be read as an "
             f"image ({exc})",
         ) from exc
@@ -200,8 +221,14 @@ def _image_reader(item: RecordInput, data: bytes) -> PdfReader:
 
 
 def _add_office(
-    writer: PdfWriter, files: EmbeddedFiles, part: _Part, data: bytes, converter: Converter,
-    tmp: Path, labels: dict[str, str], body_pages: int,
+    writer: PdfWriter,
+    files: EmbeddedFiles,
+    part: _Part,
+    data: bytes,
+    converter: Converter,
+    tmp: Path,
+    labels: dict[str, str],
+    body_pages: int,
 ) -> None:
     if not converter.available():
         part.note = labels["note_no_converter"]
@@ -228,14 +255,18 @@ def _add_pages(
     start = len(writer.pages)
     new_pages: list[PageObject] = []
     try:
+        fields_before = links.form_field_count(writer)
         writer.merge(None, reader, import_outline=False)
+        links.rename_clashing_fields(writer, fields_before, part.number)
         new_pages = [writer.pages[i] for i in range(start, len(writer.pages))]
         links.explicit_destinations(writer, reader, new_pages)
         part.outline = links.read_outline(reader)
         files.add_nested(part.number, item.filename, reader)
-    except Exception as exc:  # noqa: BLE001 - pypdf raises many kinds on malformed input
+    except Exception as exc:  # pypdf raises many kinds on malformed input
         raise RecordError(
-            item.attachment_id, item.filename, "unreadable",
+            item.attachment_id,
+            item.filename,
+            "unreadable",
             f"Attachment {item.filename!r} (id {item.attachment_id}) cannot be copied into the "
             f"record ({_reason(exc)})",
         ) from exc
@@ -254,7 +285,9 @@ def _pdf_date(value: date) -> str:
     return f"D:{value:%Y%m%d}000000+09'00'"
 
 
-def _finish_document(writer: PdfWriter, cover: CoverInfo, parts: list[_Part]) -> None:
+def _finish_document(
+    writer: PdfWriter, cover: CoverInfo, parts: list[_Part], labels: dict[str, str]
+) -> None:
     root = writer.root_object
     root[NameObject("/PageMode")] = NameObject("/UseOutlines")
     root[NameObject("/Lang")] = TextStringObject("ja-JP")
@@ -263,7 +296,8 @@ def _finish_document(writer: PdfWriter, cover: CoverInfo, parts: list[_Part]) ->
     )
     metadata = {
         "/Title": cover.title,
-        "/Subject": f"{cover.document_number or ''} v{cover.version}".strip(),
+        "/Subject": f"{labels['document_number']} {cover.document_number or labels['undecided']}"
+        f" {labels['version_value'].format(version=cover.version)}",
         "/Creator": "ekessai",
     }
     when = cover.decided_on or cover.drafted_on
@@ -280,4 +314,3 @@ def _finish_document(writer: PdfWriter, cover: CoverInfo, parts: list[_Part]) ->
         )
     identifier = digest.digest()[:16]
     writer._ID = ArrayObject([ByteStringObject(identifier), ByteStringObject(identifier)])
-

@@ -9,6 +9,7 @@ lossless for the decoded pixels.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -19,9 +20,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
+from xml.sax.saxutils import escape
 
 from fpdf import FPDF
 from PIL import Image, ImageOps, ImageSequence
+
+from documents.record.cover import font_path
 
 DEFAULT_TIMEOUT = 120.0
 A4_PT = (595.28, 841.89)
@@ -62,7 +66,9 @@ class OfficeConverter:
 
     def binary(self) -> str | None:
         if self._binary:
-            return shutil.which(self._binary) or (self._binary if os.path.isfile(self._binary) else None)
+            return shutil.which(self._binary) or (
+                self._binary if os.path.isfile(self._binary) else None
+            )
         return shutil.which("soffice") or shutil.which("libreoffice")
 
     def available(self) -> bool:
@@ -93,7 +99,12 @@ class OfficeConverter:
         ]
         # soffice is a wrapper script that starts soffice.bin: on a timeout the whole process
         # group must go, or the real office process lives on.
-        env = {**os.environ, "HOME": str(workdir), "SAL_USE_VCLPLUGIN": "svp"}
+        env = {
+            **os.environ,
+            "HOME": str(workdir),
+            "SAL_USE_VCLPLUGIN": "svp",
+            "FONTCONFIG_FILE": str(_fontconfig(workdir)),
+        }
         process = subprocess.Popen(  # noqa: S603 - the binary is LibreOffice, arguments are ours
             command,
             stdout=subprocess.PIPE,
@@ -117,11 +128,69 @@ class OfficeConverter:
         return result
 
 
+# Japanese documents name fonts that a Linux server lacks (ＭＳ 明朝, 游ゴシック, メイリオ …), and
+# a server without a CJK font package would print every kanji as an empty box. The Noto JP fonts
+# shipped for the cover are offered to LibreOffice through fontconfig, and the usual Windows
+# and macOS Japanese font names are mapped to them (serif to Noto Serif JP, the rest to Sans).
+_SERIF_NAMES = (
+    "MS Mincho",
+    "ＭＳ 明朝",
+    "MS PMincho",
+    "ＭＳ Ｐ明朝",
+    "Yu Mincho",
+    "游明朝",
+    "Hiragino Mincho ProN",
+    "ヒラギノ明朝 ProN",
+    "IPAMincho",
+    "IPAexMincho",
+)
+_SANS_NAMES = (
+    "MS Gothic",
+    "ＭＳ ゴシック",
+    "MS PGothic",
+    "ＭＳ Ｐゴシック",
+    "MS UI Gothic",
+    "Meiryo",
+    "メイリオ",
+    "Meiryo UI",
+    "Yu Gothic",
+    "游ゴシック",
+    "Yu Gothic UI",
+    "Hiragino Sans",
+    "ヒラギノ角ゴシック",
+    "IPAGothic",
+    "IPAexGothic",
+)
+
+
+def _fontconfig(workdir: Path) -> Path:
+    path = workdir / "fonts.conf"
+    if path.exists():
+        return path
+
+    def alias(names: tuple[str, ...], family: str) -> str:
+        return "".join(
+            f'<alias binding="same"><family>{escape(name)}</family><prefer><family>{family}'
+            "</family></prefer></alias>"
+            for name in names
+        )
+
+    path.write_text(
+        '<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd"><fontconfig>'
+        '<include ignore_missing="yes">/etc/fonts/fonts.conf</include>'
+        f"<dir>{escape(os.path.dirname(font_path()))}</dir>"
+        f"<cachedir>{escape(str(workdir / 'fontconfig-cache'))}</cachedir>"
+        + alias(_SERIF_NAMES, "Noto Serif JP")
+        + alias(_SANS_NAMES, "Noto Sans JP")
+        + "</fontconfig>",
+        encoding="utf-8",
+    )
+    return path
+
+
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 def source_name(filename: str, fallback: str) -> str:

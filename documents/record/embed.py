@@ -9,6 +9,7 @@ attachment PDF itself carried are kept too, under their parent's number.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import zlib
 
@@ -27,6 +28,8 @@ from pypdf.generic import (
 )
 
 from documents.record.types import RecordInput
+
+logger = logging.getLogger(__name__)
 
 # Compressing what is compressed already (zip-based office files, JPEG, PDF) costs time for
 # nothing: a sample tells whether Flate pays.
@@ -57,7 +60,9 @@ class EmbeddedFiles:
         stream[NameObject("/Params")] = DictionaryObject(
             {
                 NameObject("/Size"): NumberObject(len(data)),
-                NameObject("/CheckSum"): ByteStringObject(hashlib.md5(data, usedforsecurity=False).digest()),
+                NameObject("/CheckSum"): ByteStringObject(
+                    hashlib.md5(data, usedforsecurity=False).digest()
+                ),
             }
         )
         file_ref = self._writer._add_object(stream)
@@ -82,7 +87,7 @@ class EmbeddedFiles:
         """Keep the files that an attachment PDF carried in its own EmbeddedFiles."""
         try:
             found = list(reader.attachment_list)
-        except Exception:  # noqa: BLE001 - a broken name tree loses its files, not the record
+        except Exception:  # a broken name tree loses its files, not the record
             return
         for index, embedded in enumerate(found, start=1):
             try:
@@ -96,7 +101,8 @@ class EmbeddedFiles:
                 reference = getattr(spec, "indirect_reference", None)
                 if reference is None:
                     reference = self._writer._add_object(spec)
-            except Exception:  # noqa: BLE001 - a malformed file spec is left out, not fatal
+            except Exception as exc:  # a malformed file spec is left out, not fatal
+                logger.warning("Embedded file %r of %r left out: %s", embedded.name, parent, exc)
                 continue
             self._append(f"{number:03d}.{index:03d} {embedded.name}", reference)
 
@@ -112,11 +118,12 @@ class EmbeddedFiles:
         for key, reference in entries:
             flat.extend([key, reference])
         root = self._writer.root_object
-        names = root.get("/Names")
-        if names is None or not isinstance(names.get_object(), DictionaryObject):
-            names = self._writer._add_object(DictionaryObject())
-            root[NameObject("/Names")] = names
-        names.get_object()[NameObject("/EmbeddedFiles")] = self._writer._add_object(
+        existing = root.get("/Names")
+        names = existing.get_object() if existing is not None else None
+        if not isinstance(names, DictionaryObject):
+            names = DictionaryObject()
+            root[NameObject("/Names")] = self._writer._add_object(names)
+        names[NameObject("/EmbeddedFiles")] = self._writer._add_object(
             DictionaryObject({NameObject("/Names"): flat})
         )
         root[NameObject("/AF")] = ArrayObject(reference for _, reference in self._entries)

@@ -54,12 +54,11 @@ def release_reader(writer: PdfWriter, reader: PdfReader, pages: Sequence[PageObj
         for source in [key for key in merged if getattr(key, "pdf", None) is reader]:
             del merged[source]
     for page in pages:
-        if getattr(page, "original_page", None) is not None:
-            page.original_page = None  # type: ignore[attr-defined]
+        vars(page).pop("original_page", None)
 
 
-def _name_of(value: PdfObject) -> str | None:
-    value = value.get_object()
+def _name_of(reference: PdfObject) -> str | None:
+    value = reference.get_object()
     if isinstance(value, (TextStringObject, NameObject)):
         return str(value)
     if isinstance(value, ByteStringObject):
@@ -67,7 +66,9 @@ def _name_of(value: PdfObject) -> str | None:
     return None
 
 
-def explicit_destinations(writer: PdfWriter, reader: PdfReader, new_pages: Sequence[PageObject]) -> None:
+def explicit_destinations(
+    writer: PdfWriter, reader: PdfReader, new_pages: Sequence[PageObject]
+) -> None:
     """Point every named link on the copied pages at its page in the record."""
     index = _page_index(reader)
     named: dict[str, Any] | None = None
@@ -94,7 +95,7 @@ def explicit_destinations(writer: PdfWriter, reader: PdfReader, new_pages: Seque
                 named = dict(reader.named_destinations)
             target = named.get(name)
             position = index.get(_idnum(target.page)) if target is not None else None
-            if position is None or position >= len(new_pages):
+            if target is None or position is None or position >= len(new_pages):
                 del holder[key]  # a link to nowhere: inert is better than into another file
                 continue
             array = target.dest_array
@@ -120,14 +121,16 @@ def read_outline(reader: PdfReader) -> list[OutlineNode]:
         return []
     try:
         items = reader.outline
-    except Exception:  # noqa: BLE001 - a broken outline is dropped, the pages still count
+    except Exception:  # a broken outline is dropped; the pages still count
         return []
     index = _page_index(reader)
     budget = [MAX_OUTLINE_ITEMS]
     return _nodes(items, index, 0, budget)
 
 
-def _nodes(items: Any, index: dict[int | None, int], depth: int, budget: list[int]) -> list[OutlineNode]:
+def _nodes(
+    items: Any, index: dict[int | None, int], depth: int, budget: list[int]
+) -> list[OutlineNode]:
     nodes: list[OutlineNode] = []
     if depth > MAX_OUTLINE_DEPTH:
         return nodes
@@ -142,7 +145,7 @@ def _nodes(items: Any, index: dict[int | None, int], depth: int, budget: list[in
         page = _idnum(entry.get("/Page"))
         try:
             view = list(entry.dest_array[1:])
-        except Exception:  # noqa: BLE001 - an incomplete destination shows the page whole
+        except Exception:  # an incomplete destination shows the page whole
             view = [NameObject("/Fit")]
         nodes.append(OutlineNode(str(entry.title or ""), index.get(page), view))
     return nodes
@@ -168,14 +171,14 @@ def build_outline(
     for filename, first, outline in parts:
         # An embedded-only file leads to the cover page that lists it.
         page = cover_pages + first if first is not None else attachments_page - 1
-        item = writer.add_outline_item(
-            title=filename, page_number=page, parent=top, is_open=False
-        )
+        item = writer.add_outline_item(title=filename, page_number=page, parent=top, is_open=False)
         if first is not None:
             _add_nodes(writer, item, outline, cover_pages + first)
 
 
-def _add_nodes(writer: PdfWriter, parent: IndirectObject, nodes: list[OutlineNode], base: int) -> None:
+def _add_nodes(
+    writer: PdfWriter, parent: IndirectObject, nodes: list[OutlineNode], base: int
+) -> None:
     for node in nodes:
         page = base + (node.page if node.page is not None else 0)
         fit = Fit(str(node.view[0]), tuple(node.view[1:])) if node.view else Fit.fit()
@@ -183,7 +186,7 @@ def _add_nodes(writer: PdfWriter, parent: IndirectObject, nodes: list[OutlineNod
             item = writer.add_outline_item(
                 title=node.title, page_number=page, parent=parent, fit=fit, is_open=False
             )
-        except Exception:  # noqa: BLE001 - an odd view falls back to the whole page
+        except Exception:  # a view pypdf cannot express falls back to the whole page
             item = writer.add_outline_item(
                 title=node.title, page_number=page, parent=parent, is_open=False
             )
@@ -197,3 +200,34 @@ def drop_named_destinations(writer: PdfWriter) -> None:
     names = root.get("/Names")
     if names is not None and isinstance(names.get_object(), DictionaryObject):
         names.get_object().pop("/Dests", None)
+
+
+def form_field_count(writer: PdfWriter) -> int:
+    form = writer.root_object.get("/AcroForm")
+    fields = form.get_object().get("/Fields") if form is not None else None
+    return len(fields.get_object()) if fields is not None else 0
+
+
+def rename_clashing_fields(writer: PdfWriter, start: int, number: int) -> None:
+    """Give the form fields added since `start` names no earlier field has.
+
+    Two attachments made from the same form (two filled-in applications) carry fields of the
+    same name; a viewer takes same-named fields for one field and may show one value in both.
+    A clashing top-level field of attachment `number` becomes "name [number]".
+    """
+    form = writer.root_object.get("/AcroForm")
+    if form is None or "/Fields" not in form.get_object():
+        return
+    fields = form.get_object()["/Fields"].get_object()
+    taken = {str(f.get_object().get("/T")) for f in fields[:start] if "/T" in f.get_object()}
+    for ref in fields[start:]:
+        field_dict = ref.get_object()
+        name = field_dict.get("/T")
+        if name is None or str(name) not in taken:
+            taken.add(str(name))
+            continue
+        candidate, n = f"{name} [{number}]", 2
+        while candidate in taken:
+            candidate, n = f"{name} [{number}-{n}]", n + 1
+        field_dict[NameObject("/T")] = TextStringObject(candidate)
+        taken.add(candidate)

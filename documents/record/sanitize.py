@@ -33,7 +33,7 @@ def safe_action(action: PdfObject | None) -> DictionaryObject | None:
         return None
     if action.get("/S") == "/URI":
         uri = action.get("/URI")
-        text = (uri.get_object() if uri is not None else "")
+        text = uri.get_object() if uri is not None else ""
         text = text.decode("latin-1", "replace") if isinstance(text, bytes) else str(text)
         if text.strip().lower().startswith(("javascript:", "file:", "vbscript:", "data:")):
             return None
@@ -54,8 +54,8 @@ def _clean_dict(obj: DictionaryObject) -> None:
         del obj["/A"]
 
 
-def sanitize_pages(writer: PdfWriter, pages: Iterable[DictionaryObject]) -> int:
-    """Strip active content from these pages of `writer`; the number of annotations dropped."""
+def sanitize_pages(pages: Iterable[DictionaryObject]) -> int:
+    """Strip active content from these pages; the number of annotations dropped."""
     dropped = 0
     seen_fields: set[int] = set()
     for page in pages:
