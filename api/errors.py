@@ -20,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from documents.inspection import UploadRefused
+from documents.record import RecordError
 from storage import ObjectNotFound, StorageUnavailable
 
 logger = logging.getLogger(__name__)
@@ -64,6 +65,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.NotFound()
     elif isinstance(exc, UploadRefused):
         exc = ApiError(exc.code, str(exc.message), exc.status)
+    elif isinstance(exc, RecordError):
+        logger.warning("record could not be built: %s", exc)
+        exc = ApiError(f"record_{exc.code}", str(exc.message), 422)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # uncaught: ApiErrorMiddleware answers with a JSON 500

@@ -33,15 +33,76 @@ sys.path.insert(0, str(ROOT))
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/ekessai_bench"
 
-SUBJECTS = ["庁舎清掃", "公用車", "道路補修", "防災倉庫", "学校給食", "図書購入", "窓口案内",
-            "電算システム", "上下水道", "公園管理", "観光案内板", "健康診断", "印刷製本",
-            "会議室改修", "除雪作業", "消防設備", "空調保守", "広報誌", "選挙事務", "住民票交付"]
-ACTIONS = ["業務委託契約の締結", "物品購入", "支出負担行為", "補助金交付", "工事請負契約",
-           "賃貸借契約の更新", "使用料の減免", "照会への回答", "通知の発出", "計画の策定"]
-PLACES = ["本庁舎", "北支所", "南支所", "中央公民館", "市民病院", "第一小学校", "浄水場",
-          "総合体育館", "市立図書館", "消防本部"]
-COMPANY_HEAD = ["サンプル", "山田", "東西", "みらい", "中央", "北海", "ひかり", "大和", "青葉", "桜"]
-COMPANY_TAIL = ["建設", "清掃", "自動車", "印刷", "電機", "商事", "設備", "システム", "食品", "興業"]
+SUBJECTS = [
+    "庁舎清掃",
+    "公用車",
+    "道路補修",
+    "防災倉庫",
+    "学校給食",
+    "図書購入",
+    "窓口案内",
+    "電算システム",
+    "上下水道",
+    "公園管理",
+    "観光案内板",
+    "健康診断",
+    "印刷製本",
+    "会議室改修",
+    "除雪作業",
+    "消防設備",
+    "空調保守",
+    "広報誌",
+    "選挙事務",
+    "住民票交付",
+]
+ACTIONS = [
+    "業務委託契約の締結",
+    "物品購入",
+    "支出負担行為",
+    "補助金交付",
+    "工事請負契約",
+    "賃貸借契約の更新",
+    "使用料の減免",
+    "照会への回答",
+    "通知の発出",
+    "計画の策定",
+]
+PLACES = [
+    "本庁舎",
+    "北支所",
+    "南支所",
+    "中央公民館",
+    "市民病院",
+    "第一小学校",
+    "浄水場",
+    "総合体育館",
+    "市立図書館",
+    "消防本部",
+]
+COMPANY_HEAD = [
+    "サンプル",
+    "山田",
+    "東西",
+    "みらい",
+    "中央",
+    "北海",
+    "ひかり",
+    "大和",
+    "青葉",
+    "桜",
+]
+COMPANY_TAIL = [
+    "建設",
+    "清掃",
+    "自動車",
+    "印刷",
+    "電機",
+    "商事",
+    "設備",
+    "システム",
+    "食品",
+    "興業",
+]
 TYPES = ["contract", "expenditure", "notice", "inquiry", "plan", "other"]
 
 
@@ -75,7 +136,9 @@ def _setup_django(url: str) -> None:
 def _companies(rng: random.Random) -> list[str]:
     names = set()
     while len(names) < 5000:
-        names.add(f"株式会社{rng.choice(COMPANY_HEAD)}{rng.choice(COMPANY_TAIL)}{rng.randint(1, 600)}")
+        names.add(
+            f"株式会社{rng.choice(COMPANY_HEAD)}{rng.choice(COMPANY_TAIL)}{rng.randint(1, 600)}"
+        )
     return sorted(names)
 
 
@@ -96,10 +159,31 @@ def _copy_rows(total: int, chunk: int = 50_000) -> None:
     ]
     start = date(2016, 4, 1)
     have = Document.objects.count()
-    columns = ("title", "doc_type_id", "body", "amount", "counterparty", "transaction_date",
-               "department_id", "drafter_id", "disclosure", "secrecy", "retention_years", "status",
-               "version", "number", "fiscal_year", "serial", "decided_at", "submitted_at",
-               "created_at", "updated_at", "search_text", "counterparty_key", "search_vector")
+    columns = (
+        "title",
+        "doc_type_id",
+        "body",
+        "amount",
+        "counterparty",
+        "transaction_date",
+        "department_id",
+        "drafter_id",
+        "disclosure",
+        "secrecy",
+        "retention_years",
+        "status",
+        "version",
+        "number",
+        "fiscal_year",
+        "serial",
+        "decided_at",
+        "submitted_at",
+        "created_at",
+        "updated_at",
+        "search_text",
+        "counterparty_key",
+        "search_vector",
+    )
     serial = have
     with connection.cursor() as cursor:
         raw = cursor.cursor
@@ -108,27 +192,53 @@ def _copy_rows(total: int, chunk: int = 50_000) -> None:
             with raw.copy(f"COPY documents_document ({', '.join(columns)}) FROM STDIN") as copy:
                 for _ in range(n):
                     serial += 1
-                    subject, action, place = (rng.choice(SUBJECTS), rng.choice(ACTIONS),
-                                              rng.choice(PLACES))
+                    subject, action, place = (
+                        rng.choice(SUBJECTS),
+                        rng.choice(ACTIONS),
+                        rng.choice(PLACES),
+                    )
                     title = f"{place}{subject}に係る{action}について"
-                    body = (f"{place}における{subject}について、{action}を行うため、"
-                            f"下記のとおり伺います。担当：{rng.choice(SUBJECTS)}係。")
+                    body = (
+                        f"{place}における{subject}について、{action}を行うため、"
+                        f"下記のとおり伺います。担当：{rng.choice(SUBJECTS)}係。"
+                    )
                     company = rng.choice(companies)
                     amount = int(10 ** rng.uniform(4, 8.7))
                     day = start + timedelta(days=rng.randrange(3650))
                     drafter, department = rng.choice(drafters)
                     decided = rng.random() < 0.9
-                    status = "decided" if decided else rng.choice(["in_review", "draft", "rejected"])
+                    status = (
+                        "decided" if decided else rng.choice(["in_review", "draft", "rejected"])
+                    )
                     fy = day.year if day.month >= 4 else day.year - 1
                     stamp = f"{day.isoformat()} 10:00:00+09"
-                    copy.write_row((
-                        title, types[rng.choice(TYPES)], body, amount, company, day, department,
-                        drafter, "public", "normal", 5, status, 1,
-                        f"B{serial}号" if decided else None, fy if decided else None,
-                        serial if decided else None, stamp if decided else None, stamp, stamp,
-                        stamp, search_text(title, body, company), normalize(company),
-                        vector_literal(title, body, company),
-                    ))
+                    copy.write_row(
+                        (
+                            title,
+                            types[rng.choice(TYPES)],
+                            body,
+                            amount,
+                            company,
+                            day,
+                            department,
+                            drafter,
+                            "public",
+                            "normal",
+                            5,
+                            status,
+                            1,
+                            f"B{serial}号" if decided else None,
+                            fy if decided else None,
+                            serial if decided else None,
+                            stamp if decided else None,
+                            stamp,
+                            stamp,
+                            stamp,
+                            search_text(title, body, company),
+                            normalize(company),
+                            vector_literal(title, body, company),
+                        )
+                    )
             have += n
             print(f"  loaded {have:,} documents", flush=True)
         cursor.execute("VACUUM ANALYZE documents_document")
@@ -138,7 +248,10 @@ def _queries(rng: random.Random) -> list[dict[str, object]]:
     queries: list[dict[str, object]] = []
     for _ in range(200):
         start = date(2016, 4, 1) + timedelta(days=rng.randrange(3300))
-        q: dict[str, object] = {"date_from": start, "date_to": start + timedelta(days=rng.choice([30, 90, 365]))}
+        q: dict[str, object] = {
+            "date_from": start,
+            "date_to": start + timedelta(days=rng.choice([30, 90, 365])),
+        }
         low = int(10 ** rng.uniform(4, 7))
         kind = rng.randrange(4)
         if kind == 0:
@@ -155,7 +268,7 @@ def _queries(rng: random.Random) -> list[dict[str, object]]:
 
 def _p(values: list[float], pct: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
 def measure_search(documents: int = 1_000_000) -> dict[str, float]:
@@ -196,13 +309,18 @@ def main() -> None:
     parser.add_argument("--documents", type=int, default=1_000_000)
     args = parser.parse_args()
     r = measure_search(args.documents)
-    print(f"search over {int(r['documents']):,} documents, 200 combined-condition queries, first page of 50")
+    print(
+        f"search over {int(r['documents']):,} documents, "
+        "200 combined-condition queries, first page of 50"
+    )
     print(f"  baseline (one document by primary key): p95 {r['baseline_p95_ms']:.2f} ms")
     for who in ("watanabe", "tanaka"):
         p95 = r[f"{who}_p95_ms"]
         verdict = "PASS" if p95 <= 100 else "FAIL"
-        print(f"  as {who:<9} p50 {r[f'{who}_p50_ms']:7.1f} ms  p95 {p95:7.1f} ms "
-              f"({p95 / r['baseline_p95_ms']:.0f}x baseline)  goal p95 <= 100 ms: {verdict}")
+        print(
+            f"  as {who:<9} p50 {r[f'{who}_p50_ms']:7.1f} ms  p95 {p95:7.1f} ms "
+            f"({p95 / r['baseline_p95_ms']:.0f}x baseline)  goal p95 <= 100 ms: {verdict}"
+        )
 
 
 if __name__ == "__main__":

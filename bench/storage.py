@@ -58,17 +58,20 @@ def _free_port() -> int:
 def s3_server() -> Iterator[tuple[dict[str, Any], str]]:
     """The store configuration, and a description of the server."""
     if os.environ.get("MINIO_ENDPOINT"):
-        yield {
-            "BACKEND": "minio",
-            "ENDPOINT": os.environ["MINIO_ENDPOINT"],
-            "ACCESS_KEY": os.environ.get("MINIO_ACCESS_KEY"),
-            "SECRET_KEY": os.environ.get("MINIO_SECRET_KEY"),
-            "BUCKET": os.environ.get("MINIO_BENCH_BUCKET", "ekessai-bench"),
-            "SECURE": os.environ.get("MINIO_SECURE", "false").lower() in {"1", "true", "yes"},
-            "REGION": os.environ.get("MINIO_REGION") or "us-east-1",
-            "OBJECT_LOCK": False,
-            "TIMEOUT": 60,
-        }, f"MinIO at {os.environ['MINIO_ENDPOINT']}"
+        yield (
+            {
+                "BACKEND": "minio",
+                "ENDPOINT": os.environ["MINIO_ENDPOINT"],
+                "ACCESS_KEY": os.environ.get("MINIO_ACCESS_KEY"),
+                "SECRET_KEY": os.environ.get("MINIO_SECRET_KEY"),
+                "BUCKET": os.environ.get("MINIO_BENCH_BUCKET", "ekessai-bench"),
+                "SECURE": os.environ.get("MINIO_SECURE", "false").lower() in {"1", "true", "yes"},
+                "REGION": os.environ.get("MINIO_REGION") or "us-east-1",
+                "OBJECT_LOCK": False,
+                "TIMEOUT": 60,
+            },
+            f"MinIO at {os.environ['MINIO_ENDPOINT']}",
+        )
         return
     port = _free_port()
     proc = subprocess.Popen(
@@ -89,17 +92,20 @@ def s3_server() -> Iterator[tuple[dict[str, Any], str]]:
                 time.sleep(0.1)
         import moto
 
-        yield {
-            "BACKEND": "minio",
-            "ENDPOINT": f"127.0.0.1:{port}",
-            "ACCESS_KEY": "bench",
-            "SECRET_KEY": "bench",
-            "BUCKET": f"bench-{uuid.uuid4().hex[:12]}",
-            "SECURE": False,
-            "REGION": "us-east-1",
-            "OBJECT_LOCK": False,
-            "TIMEOUT": 60,
-        }, f"moto {moto.__version__} S3 server on 127.0.0.1 (subprocess)"
+        yield (
+            {
+                "BACKEND": "minio",
+                "ENDPOINT": f"127.0.0.1:{port}",
+                "ACCESS_KEY": "bench",
+                "SECRET_KEY": "bench",
+                "BUCKET": f"bench-{uuid.uuid4().hex[:12]}",
+                "SECURE": False,
+                "REGION": "us-east-1",
+                "OBJECT_LOCK": False,
+                "TIMEOUT": 60,
+            },
+            f"moto {moto.__version__} S3 server on 127.0.0.1 (subprocess)",
+        )
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -344,8 +350,10 @@ def main() -> int:
         print("ours: storage.build_store(...).put/open; SDK: Minio().put_object/get_object")
         run_speed(config, sizes)
         if "moto" in where:
-            print("note: moto (pure Python) is the bottleneck; its 100 MiB times vary by +-30 %"
-                  " from run to run, more than any difference between the two clients")
+            print(
+                "note: moto (pure Python) is the bottleneck; its 100 MiB times vary by +-30 %"
+                " from run to run, more than any difference between the two clients"
+            )
         speed_done = time.monotonic()
         run_memory(config)
     print(

@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "knox",
     "drf_spectacular",
     "channels",
+    "viewflow",
+    "viewflow.workflow",
     "org",
     "api",
     "storage",

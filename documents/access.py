@@ -37,9 +37,7 @@ def visibility(user: User) -> Q:
     departments = _department_ids(user)
     if departments:
         condition |= (
-            Q(department_id__in=departments)
-            & ~Q(status=Status.DRAFT)
-            & Q(secrecy=Secrecy.NORMAL)
+            Q(department_id__in=departments) & ~Q(status=Status.DRAFT) & Q(secrecy=Secrecy.NORMAL)
         )
     if _is_auditor(user):
         condition |= Q(status=Status.DECIDED) & Q(secrecy=Secrecy.NORMAL)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.http import HttpRequest
 
 from documents.models import Attachment, Document, DocumentAccess, DocumentType, DocumentVersion
 
@@ -16,7 +17,7 @@ class VersionInline(admin.TabularInline):
     extra = 0
     can_delete = False
     fields = ["number", "frozen_at", "record_sha256", "record_pages"]
-    readonly_fields = fields
+    readonly_fields = ["number", "frozen_at", "record_sha256", "record_pages"]
 
 
 @admin.register(Document)
@@ -28,13 +29,13 @@ class DocumentAdmin(admin.ModelAdmin):
     search_fields = ["number", "title", "counterparty"]
     inlines = [VersionInline]
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
 
@@ -43,13 +44,13 @@ class AttachmentAdmin(admin.ModelAdmin):
     list_display = ["filename", "kind", "size", "sha256", "version"]
     search_fields = ["filename", "sha256"]
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
 

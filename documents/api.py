@@ -74,7 +74,8 @@ class DocumentListView(APIView):
     parser_classes = [StrictMultiPartParser, JSONParser]
 
     @extend_schema(
-        parameters=[SearchSerializer], responses=DocumentSummarySerializer(many=True),
+        parameters=[SearchSerializer],
+        responses=DocumentSummarySerializer(many=True),
         summary="Search the documents I may see",
     )
     def get(self, request: Request) -> Response:
@@ -86,8 +87,13 @@ class DocumentListView(APIView):
         paginator = DocumentPagination()
         page = paginator.paginate_queryset(qs, request, view=self)
         data = DocumentSummarySerializer(page, many=True).data
-        return Response({"results": data, "next": paginator.get_next_link(),
-                         "previous": paginator.get_previous_link()})
+        return Response(
+            {
+                "results": data,
+                "next": paginator.get_next_link(),
+                "previous": paginator.get_previous_link(),
+            }
+        )
 
     @extend_schema(
         request={"multipart/form-data": CreateDocumentSerializer},
@@ -114,7 +120,8 @@ class DocumentDetailView(APIView):
         return Response(DocumentDetailSerializer(visible_document(request, document_id)).data)
 
     @extend_schema(
-        request=DocumentFieldsSerializer, responses=DocumentDetailSerializer,
+        request=DocumentFieldsSerializer,
+        responses=DocumentDetailSerializer,
         summary="Edit a draft (a new version once it has been submitted)",
     )
     def patch(self, request: Request, document_id: int) -> Response:
@@ -153,8 +160,10 @@ def _attachment(document: Document, attachment_id: int) -> Attachment:
 
 
 class AttachmentDetailView(APIView):
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
-                   summary="An original attachment, byte-for-byte")
+    @extend_schema(
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+        summary="An original attachment, byte-for-byte",
+    )
     def get(self, request: Request, document_id: int, attachment_id: int) -> StreamingHttpResponse:
         document = visible_document(request, document_id)
         return downloads.original(_attachment(document, attachment_id))
@@ -167,8 +176,10 @@ class AttachmentDetailView(APIView):
 
 
 class AttachmentsZipView(APIView):
-    @extend_schema(responses={(200, "application/zip"): OpenApiTypes.BINARY},
-                   summary="All originals of a version, as one streamed ZIP")
+    @extend_schema(
+        responses={(200, "application/zip"): OpenApiTypes.BINARY},
+        summary="All originals of a version, as one streamed ZIP",
+    )
     def get(self, request: Request, document_id: int) -> StreamingHttpResponse:
         document = visible_document(request, document_id)
         version = _version(document, request)
@@ -178,8 +189,10 @@ class AttachmentsZipView(APIView):
 
 
 class RecordView(APIView):
-    @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY},
-                   summary="The decision record of the current (or ?version=N) version")
+    @extend_schema(
+        responses={(200, "application/pdf"): OpenApiTypes.BINARY},
+        summary="The decision record of the current (or ?version=N) version",
+    )
     def get(self, request: Request, document_id: int) -> StreamingHttpResponse:
         document = visible_document(request, document_id)
         version = ensure_record(_version(document, request))
@@ -210,8 +223,10 @@ def _page_image(sha256: str, page: int, request: Request) -> HttpResponse:
 
 
 class RecordPageView(APIView):
-    @extend_schema(responses={(200, "image/webp"): OpenApiTypes.BINARY},
-                   summary="A page of the decision record as an image (?width=px)")
+    @extend_schema(
+        responses={(200, "image/webp"): OpenApiTypes.BINARY},
+        summary="A page of the decision record as an image (?width=px)",
+    )
     def get(self, request: Request, document_id: int, page: int) -> HttpResponse:
         document = visible_document(request, document_id)
         version = ensure_record(_version(document, request))
@@ -219,9 +234,13 @@ class RecordPageView(APIView):
 
 
 class AttachmentPageView(APIView):
-    @extend_schema(responses={(200, "image/webp"): OpenApiTypes.BINARY},
-                   summary="A page of a PDF attachment as an image (?width=px)")
-    def get(self, request: Request, document_id: int, attachment_id: int, page: int) -> HttpResponse:
+    @extend_schema(
+        responses={(200, "image/webp"): OpenApiTypes.BINARY},
+        summary="A page of a PDF attachment as an image (?width=px)",
+    )
+    def get(
+        self, request: Request, document_id: int, attachment_id: int, page: int
+    ) -> HttpResponse:
         document = visible_document(request, document_id)
         attachment = _attachment(document, attachment_id)
         if attachment.kind != AttachmentKind.PDF:

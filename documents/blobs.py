@@ -129,9 +129,10 @@ def discard_unreferenced(stored: Iterable[Stored]) -> None:
     for item in stored:
         for key in item.new_keys:
             sha = key.rsplit("/", 1)[-1]
-            if Attachment.objects.filter(sha256=sha).exists() or Attachment.objects.filter(
-                pdf_sha256=sha
-            ).exists():
+            if (
+                Attachment.objects.filter(sha256=sha).exists()
+                or Attachment.objects.filter(pdf_sha256=sha).exists()
+            ):
                 continue
             try:
                 object_store.delete(key)

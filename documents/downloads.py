@@ -16,13 +16,18 @@ from zipstream import ZIP_STORED, ZipStream
 from documents.models import Attachment
 from storage import content_disposition, get_store, key_for
 
+
 def _chunks(sha256: str) -> Iterator[bytes]:
     with get_store().open(key_for(sha256)) as reader:
         yield from reader
 
 
 def _response(
-    chunks: Iterable[bytes], *, filename: str, content_type: str, length: int | None,
+    chunks: Iterable[bytes],
+    *,
+    filename: str,
+    content_type: str,
+    length: int | None,
     inline: bool = False,
 ) -> StreamingHttpResponse:
     response = StreamingHttpResponse(chunks, content_type=content_type)
@@ -52,13 +57,16 @@ def original(attachment: Attachment) -> StreamingHttpResponse:
 def record_pdf(sha256: str, size: int | None, filename: str) -> StreamingHttpResponse:
     get_store().stat(key_for(sha256))
     return _response(
-        _chunks(sha256), filename=filename, content_type="application/pdf", length=size,
+        _chunks(sha256),
+        filename=filename,
+        content_type="application/pdf",
+        length=size,
         inline=True,
     )
 
 
 def unique_names(names: Sequence[str]) -> list[str]:
-    """見積書.pdf twice becomes 見積書.pdf and 見積書 (2).pdf, so no file in the ZIP hides another."""
+    """見積書.pdf twice becomes 見積書.pdf and 見積書 (2).pdf: no file in a ZIP hides another."""
     seen: set[str] = set()
     result = []
     for name in names:

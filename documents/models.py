@@ -127,7 +127,10 @@ class Document(models.Model):
         verbose_name_plural = _("documents")
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["number"], name="document_number_unique"),
+            # Serials restart every fiscal year, so a number is unique within its year.
+            models.UniqueConstraint(
+                fields=["fiscal_year", "number"], name="document_number_unique"
+            ),
             models.CheckConstraint(
                 condition=Q(amount__isnull=True) | Q(amount__gte=0), name="document_amount_gte_0"
             ),

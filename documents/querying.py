@@ -37,7 +37,11 @@ class SearchSerializer(serializers.Serializer):
     mine = serializers.BooleanField(required=False, default=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if attrs.get("date_from") and attrs.get("date_to") and attrs["date_from"] > attrs["date_to"]:
+        if (
+            attrs.get("date_from")
+            and attrs.get("date_to")
+            and attrs["date_from"] > attrs["date_to"]
+        ):
             raise serializers.ValidationError({"date_to": _("date_to is before date_from.")})
         low, high = attrs.get("amount_min"), attrs.get("amount_max")
         if low is not None and high is not None and low > high:

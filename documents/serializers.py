@@ -42,7 +42,9 @@ class DocumentFieldsSerializer(serializers.Serializer):
         if doc_type.is_transaction:
             # The Electronic Books Maintenance Act searches transaction records by these.
             missing = [
-                name for name in ("amount", "counterparty", "transaction_date") if not attrs.get(name)
+                name
+                for name in ("amount", "counterparty", "transaction_date")
+                if not attrs.get(name)
             ]
             if missing:
                 raise serializers.ValidationError(
@@ -85,8 +87,17 @@ def parse_passwords(meta: dict[str, Any]) -> dict[str, str]:
 class AttachmentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Attachment
-        fields = ["id", "position", "filename", "size", "sha256", "content_type", "kind",
-                  "page_count", "note"]
+        fields = [
+            "id",
+            "position",
+            "filename",
+            "size",
+            "sha256",
+            "content_type",
+            "kind",
+            "page_count",
+            "note",
+        ]
 
 
 class VersionSerializer(serializers.ModelSerializer):
@@ -104,9 +115,24 @@ class DocumentSummarySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Document
-        fields = ["id", "number", "title", "doc_type", "doc_type_name", "status", "status_name",
-                  "amount", "counterparty", "transaction_date", "department", "drafter",
-                  "version", "created_at", "submitted_at", "decided_at"]
+        fields = [
+            "id",
+            "number",
+            "title",
+            "doc_type",
+            "doc_type_name",
+            "status",
+            "status_name",
+            "amount",
+            "counterparty",
+            "transaction_date",
+            "department",
+            "drafter",
+            "version",
+            "created_at",
+            "submitted_at",
+            "decided_at",
+        ]
 
 
 class DocumentDetailSerializer(DocumentSummarySerializer):
@@ -114,9 +140,18 @@ class DocumentDetailSerializer(DocumentSummarySerializer):
     versions = VersionSerializer(many=True, read_only=True)
 
     class Meta(DocumentSummarySerializer.Meta):
-        fields = [*DocumentSummarySerializer.Meta.fields, "body", "retention_years",
-                  "disclosure", "secrecy", "fiscal_year", "attachments", "versions"]
+        fields = [
+            *DocumentSummarySerializer.Meta.fields,
+            "body",
+            "retention_years",
+            "disclosure",
+            "secrecy",
+            "fiscal_year",
+            "attachments",
+            "versions",
+        ]
 
     def get_attachments(self, document: Document) -> list[dict[str, Any]]:
         version = document.versions.get(number=document.version)
-        return AttachmentSerializer(version.attachments.order_by("position"), many=True).data
+        attachments = version.attachments.order_by("position")
+        return list(AttachmentSerializer(attachments, many=True).data)

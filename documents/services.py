@@ -9,7 +9,6 @@ so a refused or failed upload leaves nothing behind.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction

@@ -50,10 +50,6 @@ def check_content_length(meta: dict[str, Any]) -> None:
         )
 
 
-class HashedUploadedFile(TemporaryUploadedFile):
-    sha256: str
-
-
 class HashingUploadHandler(TemporaryFileUploadHandler):
     def __init__(self, request: Any = None) -> None:
         super().__init__(request)
@@ -84,10 +80,13 @@ class HashingUploadHandler(TemporaryFileUploadHandler):
         self.file.write(raw_data)
         return None
 
-    def file_complete(self, file_size: int) -> HashedUploadedFile:
-        file = super().file_complete(file_size)
+    def file_complete(self, file_size: int) -> TemporaryUploadedFile:
+        file = self.file
+        file.seek(0)
+        file.size = file_size
+        # Read back by from_request_file(); Django's file class has no place for it.
         file.sha256 = self._hash.hexdigest()  # type: ignore[attr-defined]
-        return file  # type: ignore[return-value]
+        return file
 
     def _abandon(self) -> None:
         # The parser only closes files it has completed; the temporary file being written is ours.

@@ -14,11 +14,24 @@ from storage.filesystem import FilesystemStore
 
 _FILESYSTEM_KEYS = {"BACKEND", "ROOT"}
 _MINIO_KEYS = {
-    "BACKEND", "ENDPOINT", "ACCESS_KEY", "SECRET_KEY", "BUCKET", "SECURE", "REGION",
-    "OBJECT_LOCK", "TIMEOUT",
+    "BACKEND",
+    "ENDPOINT",
+    "ACCESS_KEY",
+    "SECRET_KEY",
+    "BUCKET",
+    "SECURE",
+    "REGION",
+    "OBJECT_LOCK",
+    "TIMEOUT",
     # Optional, with defaults suited to production:
-    "CONNECT_TIMEOUT", "RETRIES", "PART_SIZE", "PARALLEL_UPLOADS", "RETENTION_MODE",
-    "PUBLIC_ENDPOINT", "PUBLIC_SECURE", "SPOOL_DIR",
+    "CONNECT_TIMEOUT",
+    "RETRIES",
+    "PART_SIZE",
+    "PARALLEL_UPLOADS",
+    "RETENTION_MODE",
+    "PUBLIC_ENDPOINT",
+    "PUBLIC_SECURE",
+    "SPOOL_DIR",
 }
 
 _lock = threading.Lock()

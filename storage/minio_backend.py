@@ -276,8 +276,9 @@ class MinioStore(ObjectStore):
             response.close()
             response.release_conn()
 
-        return ObjectReader(response, info, on_close=release, verify=verify,
-                            errors=lambda: self._errors(key))
+        return ObjectReader(
+            response, info, on_close=release, verify=verify, errors=lambda: self._errors(key)
+        )
 
     def delete(self, key: str) -> None:
         info = self.stat(key)
@@ -301,7 +302,9 @@ class MinioStore(ObjectStore):
                     client.remove_object(self._bucket, key, version_id=version_id)
             except StorageError as exc:
                 if isinstance(exc.__cause__, S3Error) and exc.__cause__.code in {
-                    "AccessDenied", "InvalidRequest", "ObjectLocked",
+                    "AccessDenied",
+                    "InvalidRequest",
+                    "ObjectLocked",
                 }:
                     raise RetentionError(
                         f"The object store refused to delete {key} (version {version_id}): it "

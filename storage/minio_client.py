@@ -21,8 +21,14 @@ logger = logging.getLogger("storage.minio_backend")
 
 _NOT_FOUND = {"NoSuchKey", "NoSuchVersion", "NoSuchObject"}
 _OUTAGE = {
-    "SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout",
-    "XMinioServerNotInitialized", "XMinioStorageFull", "XMinioReadQuorum", "XMinioWriteQuorum",
+    "SlowDown",
+    "ServiceUnavailable",
+    "InternalError",
+    "RequestTimeout",
+    "XMinioServerNotInitialized",
+    "XMinioStorageFull",
+    "XMinioReadQuorum",
+    "XMinioWriteQuorum",
 }
 _ACCESS = {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"}
 _NO_LOCK_CONFIG = {"ObjectLockConfigurationNotFoundError", "NoSuchObjectLockConfiguration"}
@@ -99,7 +105,8 @@ def setup_bucket(client: Minio, bucket: str, *, object_lock: bool) -> bool:
             logger.warning(
                 "bucket %s has no Object Lock (%s): puts with a retention date will be refused; "
                 "recreate the bucket with object lock to keep records immutable",
-                bucket, exc.code,
+                bucket,
+                exc.code,
             )
     try:
         if client.get_bucket_versioning(bucket).status != ENABLED:
@@ -154,7 +161,13 @@ def upload(
     first = [part]
     del part
     return True, _upload_parts(
-        client, bucket, key, reader, first, content_type=content_type, part_size=part_size,
+        client,
+        bucket,
+        key,
+        reader,
+        first,
+        content_type=content_type,
+        part_size=part_size,
         parallel=parallel,
     )
 

@@ -40,12 +40,12 @@ def multipart(fields: dict[str, str], files: list[tuple[str, bytes, str]]) -> tu
     boundary = uuid.uuid4().hex
     out = io.BytesIO()
     for name, value in fields.items():
-        out.write(f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n".encode())
+        out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode())
         out.write(value.encode() + b"\r\n")
     for filename, content, content_type in files:
         out.write(
-            f"--{boundary}\r\nContent-Disposition: form-data; name=\"attachments\"; "
-            f"filename=\"{filename}\"\r\nContent-Type: {content_type}\r\n\r\n".encode()
+            f'--{boundary}\r\nContent-Disposition: form-data; name="attachments"; '
+            f'filename="{filename}"\r\nContent-Type: {content_type}\r\n\r\n'.encode()
         )
         out.write(content + b"\r\n")
     out.write(f"--{boundary}--\r\n".encode())
@@ -58,7 +58,7 @@ def client_for(username: str) -> APIClient:
     return client
 
 
-def post_document(client, files, meta=None, url="/api/v1/documents"):  # type: ignore[no-untyped-def]
+def post_document(client, files, meta=None, url="/api/v1/documents"):
     body, content_type = multipart({"meta": json.dumps(meta or META)}, files)
     return client.generic("POST", url, body, content_type=content_type)
 
@@ -94,7 +94,7 @@ def stored_objects() -> list[str]:
     return [info.key for info in storage.get_store().list()]
 
 
-def assert_refused(response, status: int, code: str | None = None) -> dict:  # type: ignore[no-untyped-def]
+def assert_refused(response, status: int, code: str | None = None) -> dict:
     assert response.status_code == status, response.content
     error = response.json()["error"]
     assert error["message"]
@@ -107,7 +107,7 @@ def assert_refused(response, status: int, code: str | None = None) -> dict:  # t
 
 
 @pytest.fixture
-def tanaka(demo_org) -> APIClient:  # type: ignore[no-untyped-def]
+def tanaka(demo_org) -> APIClient:
     return client_for("tanaka")
 
 
@@ -129,8 +129,11 @@ def test_draft_with_real_files_becomes_one_record(tanaka, tmp_path):
     ]
     kinds = {a["filename"]: a["kind"] for a in body["attachments"]}
     assert kinds == {
-        "minimal-document.pdf": "pdf", "pdflatex-4-pages.pdf": "pdf",
-        "libreoffice-form.pdf": "pdf", "地図.png": "image", "見積明細.xlsx": "office",
+        "minimal-document.pdf": "pdf",
+        "pdflatex-4-pages.pdf": "pdf",
+        "libreoffice-form.pdf": "pdf",
+        "地図.png": "image",
+        "見積明細.xlsx": "office",
     }
 
     record = tanaka.get(f"/api/v1/documents/{body['id']}/record.pdf")
@@ -144,7 +147,9 @@ def test_draft_with_real_files_becomes_one_record(tanaka, tmp_path):
     assert len(reader.pages) > attachment_pages
     # poppler's extraction (pypdf mis-decodes the CID font's 2-byte ToUnicode map).
     cover = subprocess.run(
-        ["pdftotext", "-f", "1", "-l", "1", str(path), "-"], capture_output=True, text=True,
+        ["pdftotext", "-f", "1", "-l", "1", str(path), "-"],
+        capture_output=True,
+        text=True,
         check=True,
     ).stdout
     assert "庁舎清掃業務委託契約" in cover
@@ -159,8 +164,11 @@ def test_draft_with_real_files_becomes_one_record(tanaka, tmp_path):
 
 
 def test_zip_returns_every_original_with_the_same_hash(tanaka):
-    files = [pdf("minimal-document.pdf"), ("地図.png", png_bytes(), "image/png"),
-             ("地図.png", png_bytes()[:-1] + b"\x00", "image/png")]
+    files = [
+        pdf("minimal-document.pdf"),
+        ("地図.png", png_bytes(), "image/png"),
+        ("地図.png", png_bytes()[:-1] + b"\x00", "image/png"),
+    ]
     created = post_document(tanaka, files[:2]).json()
     response = tanaka.get(f"/api/v1/documents/{created['id']}/attachments.zip")
     assert response.status_code == 200
@@ -181,8 +189,17 @@ def test_zip_returns_every_original_with_the_same_hash(tanaka):
 def test_search_by_japanese_word_amount_range_and_counterparty(demo_org):
     tanaka = client_for("tanaka")
     post_document(tanaka, [])
-    post_document(tanaka, [], meta={**META, "title": "公用車の購入", "body": "車両の更新",
-                                     "amount": 12_000_000, "counterparty": "サンプル自動車"})
+    post_document(
+        tanaka,
+        [],
+        meta={
+            **META,
+            "title": "公用車の購入",
+            "body": "車両の更新",
+            "amount": 12_000_000,
+            "counterparty": "サンプル自動車",
+        },
+    )
     search = lambda **q: [d["title"] for d in tanaka.get("/api/v1/documents", q).json()["results"]]  # noqa: E731
     assert search(q="清掃業務") == [META["title"]]
     assert search(q="清掃") == [META["title"]]
@@ -190,11 +207,12 @@ def test_search_by_japanese_word_amount_range_and_counterparty(demo_org):
     assert search(q="清掃 更新") == []
     assert search(amount_min=1_000_000, amount_max=5_000_000) == [META["title"]]
     assert search(counterparty="自動車") == ["公用車の購入"]
-    both = sorted([META["title"], "公用車の購入"])
+    both = sorted([str(META["title"]), "公用車の購入"])
     assert sorted(search(counterparty="サンプル")) == both
     assert sorted(search(counterparty="ｻﾝﾌﾟﾙ")) == both  # half-width kana folds to full-width
-    assert search(date_from="2026-11-01", date_to="2026-11-30", amount_min=3_000_000,
-                  q="契約") == [META["title"]]
+    assert search(date_from="2026-11-01", date_to="2026-11-30", amount_min=3_000_000, q="契約") == [
+        META["title"]
+    ]
     # A colleague in another department sees nothing of tanaka's drafts.
     assert client_for("ito").get("/api/v1/documents", {"q": "清掃"}).json()["results"] == []
 
@@ -210,15 +228,20 @@ def test_search_validates_its_conditions(tanaka):
     [
         ([("broken.pdf", b"%PDF-1.7\n1 0 obj<<>>\ngarbage", "application/pdf")], 422, None),
         ([("empty.pdf", b"", "application/pdf")], 422, "empty_file"),
-        ([("page.pdf", b"<!DOCTYPE html><html><body>hi</body></html>", "application/pdf")],
-         422, "not_a_pdf"),
+        (
+            [("page.pdf", b"<!DOCTYPE html><html><body>hi</body></html>", "application/pdf")],
+            422,
+            "not_a_pdf",
+        ),
         ([("../../etc/passwd.pdf", b"%PDF-1.4", "application/pdf")], 400, "bad_filename"),
         ([("a\\b.pdf", b"%PDF-1.4", "application/pdf")], 400, "bad_filename"),
         ([("evil\u202egpj.exe", b"MZ", "application/octet-stream")], 400, "bad_filename"),
     ],
 )
 def test_bad_files_are_refused_and_leave_nothing(tanaka, files, status, code):
-    error = assert_refused(post_document(tanaka, [pdf("minimal-document.pdf"), *files]), status, code)
+    error = assert_refused(
+        post_document(tanaka, [pdf("minimal-document.pdf"), *files]), status, code
+    )
     assert error["message"]
 
 
@@ -227,7 +250,9 @@ def test_zip_bomb_is_refused(tanaka):
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("[Content_Types].xml", "<Types/>")
         z.writestr("word/document.xml", b"\0" * (300 * 1024 * 1024))
-    assert_refused(post_document(tanaka, [("bomb.docx", buffer.getvalue(), "application/zip")]), 422)
+    assert_refused(
+        post_document(tanaka, [("bomb.docx", buffer.getvalue(), "application/zip")]), 422
+    )
 
 
 def test_files_over_the_limit_are_refused_while_streaming(tanaka, settings):
@@ -243,9 +268,12 @@ def test_encrypted_pdf_needs_its_password(tanaka):
     assert_refused(post_document(tanaka, [locked]), 422, "encrypted_pdf")
     assert_refused(
         post_document(tanaka, [locked], meta={**META, "passwords": {locked[0]: "nope"}}),
-        422, "wrong_password",
+        422,
+        "wrong_password",
     )
-    response = post_document(tanaka, [locked], meta={**META, "passwords": {locked[0]: "openpassword"}})
+    response = post_document(
+        tanaka, [locked], meta={**META, "passwords": {locked[0]: "openpassword"}}
+    )
     assert response.status_code == 201, response.content
     attachment = Attachment.objects.get()
     assert attachment.sha256 == sha(locked[1])  # the original, byte-for-byte
@@ -278,8 +306,14 @@ def test_invalid_metadata_is_400_and_names_the_field(tanaka):
 
 def test_storage_outage_during_upload_is_503_and_writes_nothing(tanaka, settings):
     settings.OBJECT_STORE = {
-        "BACKEND": "minio", "ENDPOINT": "127.0.0.1:9", "ACCESS_KEY": "x", "SECRET_KEY": "y" * 16,
-        "BUCKET": "ekessai", "SECURE": False, "REGION": "us-east-1", "OBJECT_LOCK": False,
+        "BACKEND": "minio",
+        "ENDPOINT": "127.0.0.1:9",
+        "ACCESS_KEY": "x",
+        "SECRET_KEY": "y" * 16,
+        "BUCKET": "ekessai",
+        "SECURE": False,
+        "REGION": "us-east-1",
+        "OBJECT_LOCK": False,
         "TIMEOUT": 2,
     }
     storage.reset_store()
@@ -299,8 +333,9 @@ def test_drafts_are_editable_by_their_drafter_only(demo_org):
     # Not visible to others: 404, not 403, so ids cannot be probed.
     assert client_for("suzuki").patch(url, {"amount": 1}, format="json").status_code == 404
     assert client_for("suzuki").get(f"{url}/record.pdf").status_code == 404
-    added = post_document(tanaka, [("追加資料.png", png_bytes(), "image/png")],
-                          url=f"{url}/attachments")
+    added = post_document(
+        tanaka, [("追加資料.png", png_bytes(), "image/png")], url=f"{url}/attachments"
+    )
     assert added.status_code == 201, added.content
     names = [a["filename"] for a in added.json()["attachments"]]
     assert names == ["minimal-document.pdf", "追加資料.png"]

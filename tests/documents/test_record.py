@@ -388,7 +388,7 @@ def tool(name: str, package: str) -> str:
 def qpdf_check(data: bytes, tmp_path: Path) -> None:
     path = tmp_path / "check.pdf"
     path.write_bytes(data)
-    run = subprocess.run(  # noqa: S603 - our own temporary file
+    run = subprocess.run(
         [tool("qpdf", "qpdf"), "--check", str(path)], capture_output=True, text=True, check=False
     )
     assert run.returncode == 0, run.stdout + run.stderr
@@ -418,7 +418,7 @@ def _pdftoppm(
         command += ["-f", str(first)]
     if last:
         command += ["-l", str(last)]
-    run = subprocess.run(  # noqa: S603 - poppler rendering our own temporary file
+    run = subprocess.run(
         [*command, source, str(out_prefix)], capture_output=True, text=True, check=False
     )
     assert run.returncode == 0, run.stderr
@@ -585,7 +585,7 @@ def test_cover_text_is_japanese_and_complete(record_full) -> None:
     first = next(p for p in result.parts if p.treatment == "pages")
     assert f"{first.first_page}ページ〜" in compact
     if shutil.which("pdftotext"):
-        run = subprocess.run(  # noqa: S603 - poppler reading our record from stdin
+        run = subprocess.run(
             [tool("pdftotext", "poppler-utils"), "-l", str(result.cover_pages), "-", "-"],
             input=data,
             capture_output=True,

@@ -202,7 +202,7 @@ def test_check_creates_the_root(tmp_path: Path) -> None:
             "起案書.pdf",
             "attachment; filename=\"___.pdf\"; filename*=UTF-8''%E8%B5%B7%E6%A1%88%E6%9B%B8.pdf",
         ),
-        ('a"b\\c.txt', "attachment; filename=\"c.txt\""),
+        ('a"b\\c.txt', 'attachment; filename="c.txt"'),
         ("../../etc/passwd", 'attachment; filename="passwd"'),
         ("evil\r\nSet-Cookie: x.txt", 'attachment; filename="evilSet-Cookie: x.txt"'),
         ("", 'attachment; filename="download"'),

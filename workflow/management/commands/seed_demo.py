@@ -7,10 +7,11 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from org.demo import DEMO_PASSWORD, seed
 from org.models import User
+from workflow.demo import seed_routes
 
 
 class Command(BaseCommand):
-    help = "Create the demo organisation サンプル市 (idempotent). Only in demo mode."
+    help = "Create the demo organisation サンプル市 and its routes (idempotent). Demo mode only."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -29,6 +30,7 @@ class Command(BaseCommand):
                 "Set EKESSAI_DEMO=1 on a test installation."
             )
         users = seed()
+        seed_routes()
         self.stdout.write(f"Demo organisation ready: {len(users)} users.")
         self.stdout.write(f"Every demo user's password is: {DEMO_PASSWORD}")
         for user in users:

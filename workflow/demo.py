@@ -1,0 +1,92 @@
+"""The demo's delegation-of-authority rules (専決規程, DESIGN.md section 7) as route templates."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from org.models import Department, Position
+from workflow.models import (
+    ApproverRule,
+    RelativeLevel,
+    RouteSelectionRule,
+    RouteTemplate,
+    RuleKind,
+    StageMode,
+    StageRole,
+    StageTemplate,
+)
+
+# (order, name, mode, role, rule): rule is ("relative", level, position code) or
+# ("department_position", department code, position code).
+SECTION_CHIEF = ("relative", RelativeLevel.OWN, "kakaricho")
+CHIEF = ("relative", RelativeLevel.OWN, "kacho")
+DIRECTOR = ("relative", RelativeLevel.PARENT, "bucho")
+FINANCE = ("department_position", "zaimu-zaisei", "kacho")
+VICE_MAYOR = ("department_position", "mayor", "fukushicho")
+
+Rule = tuple[str, str, str]
+TEMPLATES: dict[str, tuple[str, list[tuple[str, str, str, Rule]]]] = {
+    "kacho-senketsu": (
+        "課長専決",
+        [
+            ("係長", StageMode.SEQUENTIAL, StageRole.APPROVE, SECTION_CHIEF),
+            ("課長（決裁）", StageMode.SEQUENTIAL, StageRole.DECIDE, CHIEF),
+        ],
+    ),
+    "bucho-senketsu": (
+        "部長専決",
+        [
+            ("係長", StageMode.SEQUENTIAL, StageRole.APPROVE, SECTION_CHIEF),
+            ("課長", StageMode.SEQUENTIAL, StageRole.APPROVE, CHIEF),
+            ("財政課長（合議）", StageMode.ALL_OF, StageRole.CONSULT, FINANCE),
+            ("部長（決裁）", StageMode.SEQUENTIAL, StageRole.DECIDE, DIRECTOR),
+        ],
+    ),
+    "fukushicho-kessai": (
+        "副市長決裁",
+        [
+            ("係長", StageMode.SEQUENTIAL, StageRole.APPROVE, SECTION_CHIEF),
+            ("課長", StageMode.SEQUENTIAL, StageRole.APPROVE, CHIEF),
+            ("財政課長（合議）", StageMode.ALL_OF, StageRole.CONSULT, FINANCE),
+            ("部長", StageMode.SEQUENTIAL, StageRole.APPROVE, DIRECTOR),
+            ("副市長（決裁）", StageMode.SEQUENTIAL, StageRole.DECIDE, VICE_MAYOR),
+        ],
+    ),
+}
+
+# priority, name, template, amount from (inclusive), amount below (exclusive)
+RULES = [
+    (10, "100万円未満は課長専決", "kacho-senketsu", None, 1_000_000),
+    (20, "1,000万円未満は部長専決", "bucho-senketsu", 1_000_000, 10_000_000),
+    (30, "1,000万円以上は副市長決裁", "fukushicho-kessai", 10_000_000, None),
+]
+
+
+@transaction.atomic
+def seed_routes() -> None:
+    for code, (name, stages) in TEMPLATES.items():
+        template, created = RouteTemplate.objects.get_or_create(code=code, defaults={"name": name})
+        if not created:
+            continue  # an administrator may have edited it since; leave it alone
+        for order, (stage_name, mode, role, rule) in enumerate(stages, start=1):
+            stage = StageTemplate.objects.create(
+                template=template, order=order, name=stage_name, mode=mode, role=role
+            )
+            kind, where, position = rule
+            ApproverRule.objects.create(
+                stage=stage,
+                kind=RuleKind.RELATIVE if kind == "relative" else RuleKind.DEPARTMENT_POSITION,
+                position=Position.objects.get(code=position),
+                level=where if kind == "relative" else "",
+                department=Department.objects.get(code=where) if kind != "relative" else None,
+            )
+    for priority, name, code, low, high in RULES:
+        RouteSelectionRule.objects.get_or_create(
+            name=name,
+            defaults={
+                "priority": priority,
+                "template": RouteTemplate.objects.get(code=code),
+                "amount_min": low,
+                "amount_max": high,
+            },
+        )
