@@ -9,4 +9,5 @@ urlpatterns = [
     path("v1/tokens", views.TokenListView.as_view(), name="tokens"),
     path("v1/tokens/<str:token_id>", views.TokenDetailView.as_view(), name="token"),
     path("", include("documents.urls")),
+    path("", include("workflow.urls")),
 ]

@@ -2,10 +2,11 @@
 
 Data: generated here, deterministically (seeded), and loaded with COPY into a database of its own
 (default postgres://postgres@127.0.0.1:5432/ekessai_bench; BENCH_DATABASE_URL overrides). Titles and
-bodies are composed from Japanese office vocabulary (subjects × actions × places), counterparties
-from 5,000 company names, amounts log-uniform from ¥10,000 to ¥500,000,000, transaction dates over
-ten fiscal years, spread over the demo departments and drafters; 90% decided, the rest in other
-states. The n-gram vectors are computed by the same code the application uses (documents.search).
+bodies are composed from Japanese office vocabulary (400 subjects with a Zipf-like skew × 10
+actions × 10 places), counterparties from 5,000 company names, amounts log-uniform from ¥10,000 to
+¥500,000,000; documents arrive in order over ten fiscal years (as an append-only table does), each
+transaction date within a month of its drafting; spread over the demo departments and drafters;
+90% decided, the rest in other states. The n-gram vectors are computed by the same code the application uses (documents.search).
 
 Queries run through the application's own search (documents.querying.search) as the auditor
 watanabe (sees every decided record) and as the drafter tanaka (his department's records only),
@@ -33,28 +34,13 @@ sys.path.insert(0, str(ROOT))
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/ekessai_bench"
 
-SUBJECTS = [
-    "庁舎清掃",
-    "公用車",
-    "道路補修",
-    "防災倉庫",
-    "学校給食",
-    "図書購入",
-    "窓口案内",
-    "電算システム",
-    "上下水道",
-    "公園管理",
-    "観光案内板",
-    "健康診断",
-    "印刷製本",
-    "会議室改修",
-    "除雪作業",
-    "消防設備",
-    "空調保守",
-    "広報誌",
-    "選挙事務",
-    "住民票交付",
-]
+# Objects × services give 400 subjects, used with a Zipf-like skew as office vocabulary is.
+OBJECTS = ["庁舎", "公用車", "道路", "橋梁", "防災倉庫", "学校", "図書館", "窓口", "電算", "水道",
+           "公園", "観光施設", "保健所", "印刷物", "会議室", "除雪車", "消防署", "空調", "広報",
+           "選挙"]
+SERVICES = ["清掃", "補修", "保守点検", "改修工事", "警備", "備品購入", "設計委託", "運営委託",
+            "賃貸借", "調査", "移転", "解体", "塗装", "更新", "整備", "監理", "検査", "撤去",
+            "植栽管理", "システム改修"]
 ACTIONS = [
     "業務委託契約の締結",
     "物品購入",
@@ -151,6 +137,8 @@ def _copy_rows(total: int, chunk: int = 50_000) -> None:
 
     rng = random.Random(20261122)
     companies = _companies(rng)
+    subjects = [f"{o}{s}" for o in OBJECTS for s in SERVICES]
+    rng.shuffle(subjects)
     types = {t.code: t.pk for t in DocumentType.objects.all()}
     drafters = [
         (u.pk, u.primary_post.department_id)
@@ -192,26 +180,26 @@ def _copy_rows(total: int, chunk: int = 50_000) -> None:
             with raw.copy(f"COPY documents_document ({', '.join(columns)}) FROM STDIN") as copy:
                 for _ in range(n):
                     serial += 1
-                    subject, action, place = (
-                        rng.choice(SUBJECTS),
-                        rng.choice(ACTIONS),
-                        rng.choice(PLACES),
-                    )
+                    subject = subjects[min(int(rng.paretovariate(1.0)) - 1, len(subjects) - 1)]
+                    action, place = rng.choice(ACTIONS), rng.choice(PLACES)
                     title = f"{place}{subject}に係る{action}について"
                     body = (
                         f"{place}における{subject}について、{action}を行うため、"
-                        f"下記のとおり伺います。担当：{rng.choice(SUBJECTS)}係。"
+                        f"下記のとおり伺います。担当：{rng.choice(OBJECTS)}係。"
                     )
                     company = rng.choice(companies)
                     amount = int(10 ** rng.uniform(4, 8.7))
-                    day = start + timedelta(days=rng.randrange(3650))
+                    # Documents arrive over ten years in order (an append-only table), each
+                    # about its transaction a few weeks either side of the drafting day.
+                    drafted = start + timedelta(days=3650 * serial // total)
+                    day = drafted + timedelta(days=rng.randint(-30, 30))
                     drafter, department = rng.choice(drafters)
                     decided = rng.random() < 0.9
                     status = (
                         "decided" if decided else rng.choice(["in_review", "draft", "rejected"])
                     )
                     fy = day.year if day.month >= 4 else day.year - 1
-                    stamp = f"{day.isoformat()} 10:00:00+09"
+                    stamp = f"{drafted.isoformat()} 10:00:00+09"
                     copy.write_row(
                         (
                             title,
@@ -255,13 +243,14 @@ def _queries(rng: random.Random) -> list[dict[str, object]]:
         low = int(10 ** rng.uniform(4, 7))
         kind = rng.randrange(4)
         if kind == 0:
-            q |= {"q": rng.choice(SUBJECTS), "amount_min": low, "amount_max": low * 10}
+            q |= {"q": f"{rng.choice(OBJECTS)}{rng.choice(SERVICES)}", "amount_min": low,
+                  "amount_max": low * 10}
         elif kind == 1:
             q |= {"counterparty": f"{rng.choice(COMPANY_HEAD)}{rng.choice(COMPANY_TAIL)}"}
         elif kind == 2:
             q |= {"q": f"{rng.choice(PLACES)} {rng.choice(ACTIONS)[:4]}", "status": {"decided"}}
         else:
-            q |= {"amount_min": low, "amount_max": low * 3, "q": rng.choice(SUBJECTS)[:2]}
+            q |= {"amount_min": low, "amount_max": low * 3, "q": rng.choice(SERVICES)[:2]}
         queries.append(q)
     return queries
 

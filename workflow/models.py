@@ -207,6 +207,8 @@ class Route(models.Model):
         max_length=16, choices=RouteStatus.choices, default=RouteStatus.IN_PROGRESS
     )
     current_stage = models.PositiveSmallIntegerField(default=0)
+    # Set by a send-back until the flow has moved the route: "drafter" or a stage index.
+    send_back_to = models.CharField(max_length=16, blank=True)
     process = models.OneToOneField(
         "workflow.ApprovalProcess",
         null=True,
@@ -252,6 +254,8 @@ class RouteStage(models.Model):
         max_length=16, choices=StageStatus.choices, default=StageStatus.PENDING
     )
     skip_reason = models.CharField(max_length=300, blank=True)
+    # Bumped each time the stage runs again after a send-back; only this round's slots count.
+    round = models.PositiveSmallIntegerField(default=1)
 
     class Meta:
         ordering = ["route", "index"]
@@ -297,6 +301,7 @@ class Slot(models.Model):
 
     stage = models.ForeignKey(RouteStage, on_delete=models.CASCADE, related_name="slots")
     order = models.PositiveSmallIntegerField(default=0)
+    round = models.PositiveSmallIntegerField(default=1)
     kind = models.CharField(max_length=16, choices=SlotKind.choices)
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="slots"

@@ -1,0 +1,274 @@
+"""The workflow API (DESIGN.md section 6): submission, withdrawal, tasks and task actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from documents.api import visible_document
+from org.auth import user_of
+from org.models import User
+from workflow import services
+from workflow.models import Route, RouteStage, Slot, SlotStatus
+from workflow.resolution import PlannedRoute
+
+
+class UsernamesField(serializers.ListField):
+    child = serializers.SlugRelatedField(
+        slug_field="username", queryset=User.objects.filter(is_active=True)
+    )
+
+
+class SubmitSerializer(serializers.Serializer):
+    route = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="A route template code; chosen by the rules if empty",
+    )
+    add_approvers = UsernamesField(required=False, default=list)
+    add_readers = UsernamesField(required=False, default=list)
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, allow_blank=True, required=False, default="")
+
+
+class CommentSerializer(serializers.Serializer):
+    comment = serializers.CharField(max_length=2000, allow_blank=True, required=False, default="")
+
+
+class SendBackSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+    to = serializers.CharField(
+        required=False, default="drafter", help_text="'drafter' or the index of an earlier stage"
+    )
+
+    def validate_to(self, value: str) -> str | int:
+        if value == "drafter":
+            return value
+        if value.isdigit():
+            return int(value)
+        raise serializers.ValidationError(_("Use 'drafter' or a stage index."))
+
+
+class BulkSerializer(serializers.Serializer):
+    task_ids = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=200)
+    comment = serializers.CharField(max_length=2000, allow_blank=True, required=False, default="")
+
+
+def person(user: User | None) -> dict[str, Any] | None:
+    if user is None:
+        return None
+    return {"username": user.username, "name": str(user)}
+
+
+def slot_data(slot: Slot) -> dict[str, Any]:
+    return {
+        "id": slot.pk,
+        "kind": slot.kind,
+        "status": slot.status,
+        "assignee": person(slot.assignee),
+        "on_behalf_of": person(slot.on_behalf_of),
+        "position": slot.position_name,
+        "department": slot.department_name,
+        "acted_at": slot.acted_at,
+        "comment": slot.comment,
+    }
+
+
+def route_data(route: Route) -> dict[str, Any]:
+    stages: list[RouteStage] = list(
+        route.stages.prefetch_related("slots__assignee", "slots__on_behalf_of")
+    )
+    return {
+        "id": route.pk,
+        "status": route.status,
+        "template": route.template_code,
+        "current_stage": route.current_stage,
+        "stages": [
+            {
+                "index": s.index,
+                "name": s.name,
+                "mode": s.mode,
+                "role": s.role,
+                "status": s.status,
+                "slots": [slot_data(x) for x in s.slots.all()],
+            }
+            for s in stages
+        ],
+    }
+
+
+def plan_data(planned: PlannedRoute) -> dict[str, Any]:
+    return {
+        "template": planned.template.code if planned.template else None,
+        "template_name": planned.template.name if planned.template else None,
+        "stages": [
+            {
+                "name": s.name,
+                "mode": s.mode,
+                "role": s.role,
+                "slots": [
+                    {
+                        "assignee": person(x.user),
+                        "on_behalf_of": person(x.on_behalf_of),
+                        "position": x.position_name,
+                        "department": x.department_name,
+                    }
+                    for x in s.slots
+                ],
+            }
+            for s in planned.stages
+        ],
+    }
+
+
+class RoutePreviewView(APIView):
+    @extend_schema(summary="The route and people this document would get if submitted now")
+    def get(self, request: Request, document_id: int) -> Response:
+        document = visible_document(request, document_id)
+        form = SubmitSerializer(data=request.query_params)
+        form.is_valid(raise_exception=True)
+        planned = services.plan(document, template_code=form.validated_data.get("route") or None)
+        return Response(plan_data(planned))
+
+
+class SubmitView(APIView):
+    @extend_schema(request=SubmitSerializer, summary="Submit (or resubmit) a document")
+    def post(self, request: Request, document_id: int) -> Response:
+        document = visible_document(request, document_id)
+        form = SubmitSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        route = services.submit(
+            user_of(request),
+            document.pk,
+            template_code=form.validated_data.get("route") or None,
+            approvers=form.validated_data["add_approvers"],
+            readers=form.validated_data["add_readers"],
+        )
+        return Response(route_data(route), status=status.HTTP_200_OK)
+
+
+class WithdrawView(APIView):
+    @extend_schema(request=ReasonSerializer, summary="Withdraw a submitted document (引き戻し)")
+    def post(self, request: Request, document_id: int) -> Response:
+        document = visible_document(request, document_id)
+        form = ReasonSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        route = services.withdraw(user_of(request), document.pk, form.validated_data["reason"])
+        return Response(route_data(route))
+
+
+class RouteView(APIView):
+    @extend_schema(summary="The document's routes, newest first, with stages, slots and history")
+    def get(self, request: Request, document_id: int) -> Response:
+        document = visible_document(request, document_id)
+        history = [
+            {
+                "action": h.action,
+                "actor": person(h.actor),
+                "on_behalf_of": person(h.on_behalf_of),
+                "stage": h.stage_name,
+                "comment": h.comment,
+                "at": h.at,
+                "version": h.document_version,
+                "details": h.details,
+            }
+            for h in document.history.select_related("actor", "on_behalf_of")
+        ]
+        return Response(
+            {"routes": [route_data(r) for r in document.routes.all()], "history": history}
+        )
+
+
+class TaskListView(APIView):
+    @extend_schema(summary="My open tasks")
+    def get(self, request: Request) -> Response:
+        slots = (
+            Slot.objects.filter(assignee=user_of(request), status=SlotStatus.OPEN)
+            .select_related("stage__route__document__drafter", "on_behalf_of")
+            .order_by("opened_at", "id")
+        )
+        return Response(
+            {
+                "results": [
+                    {
+                        "id": s.pk,
+                        "kind": s.kind,
+                        "stage": s.stage.name,
+                        "opened_at": s.opened_at,
+                        "on_behalf_of": person(s.on_behalf_of),
+                        "document": {
+                            "id": s.stage.route.document_id,
+                            "title": s.stage.route.document.title,
+                            "amount": s.stage.route.document.amount,
+                            "drafter": str(s.stage.route.document.drafter),
+                        },
+                    }
+                    for s in slots
+                ]
+            }
+        )
+
+
+def _slot_response(slot_id: int) -> Response:
+    slot = get_object_or_404(Slot.objects.select_related("assignee", "on_behalf_of"), pk=slot_id)
+    return Response(slot_data(slot))
+
+
+class ApproveView(APIView):
+    @extend_schema(request=CommentSerializer, summary="Approve (agree, mark read, post-review)")
+    def post(self, request: Request, task_id: int) -> Response:
+        form = CommentSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        services.approve(user_of(request), task_id, form.validated_data["comment"])
+        return _slot_response(task_id)
+
+
+class SendBackView(APIView):
+    @extend_schema(request=SendBackSerializer, summary="Send back to the drafter or a stage")
+    def post(self, request: Request, task_id: int) -> Response:
+        form = SendBackSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        services.send_back(
+            user_of(request), task_id, form.validated_data["reason"], form.validated_data["to"]
+        )
+        return _slot_response(task_id)
+
+
+class RejectView(APIView):
+    @extend_schema(request=ReasonSerializer, summary="Reject")
+    def post(self, request: Request, task_id: int) -> Response:
+        form = SendBackSerializer(data={**request.data, "to": "drafter"})
+        form.is_valid(raise_exception=True)
+        services.reject(user_of(request), task_id, form.validated_data["reason"])
+        return _slot_response(task_id)
+
+
+class BulkApproveView(APIView):
+    @extend_schema(request=BulkSerializer, summary="Approve many tasks; a result per task")
+    def post(self, request: Request) -> Response:
+        form = BulkSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        results = services.bulk_approve(
+            user_of(request), form.validated_data["task_ids"], form.validated_data["comment"]
+        )
+        return Response(
+            {
+                "results": [
+                    {
+                        "task_id": r.task_id,
+                        "ok": r.ok,
+                        **({"error": {"code": r.code, "message": r.message}} if not r.ok else {}),
+                    }
+                    for r in results
+                ]
+            }
+        )

@@ -1,0 +1,122 @@
+"""What happens after an approval action commits: notifications, signatures, mail.
+
+The services call these explicitly (no Django signals); each queues its work with
+transaction.on_commit, so a rolled-back action tells nobody anything. Listeners — the notification
+and signing modules — subscribe with `listen()`; each event is a small typed record.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+
+from documents.models import Document
+from workflow.models import Slot
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WorkflowEvent:
+    type: str  # task.assigned, task.cancelled, document.sent_back, document.decided, …
+    document_id: int
+    slot_id: int | None = None
+    user_ids: tuple[int, ...] = ()  # who should hear of it
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+Listener = Callable[[WorkflowEvent], None]
+_listeners: list[Listener] = []
+
+
+def listen(listener: Listener) -> None:
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
+def _emit(event: WorkflowEvent) -> None:
+    def deliver() -> None:
+        for listener in list(_listeners):
+            try:
+                listener(event)
+            except Exception:
+                # The action has committed; a failing listener must not hide that from the user.
+                logger.exception("workflow listener failed for %s", event.type)
+
+    transaction.on_commit(deliver)
+
+
+def _participants(document: Document) -> tuple[int, ...]:
+    ids = {document.drafter_id, *document.accesses.values_list("user_id", flat=True)}
+    return tuple(sorted(ids))
+
+
+def task_assigned(slot: Slot) -> None:
+    kind = "post_review.assigned" if slot.kind == "post_review" else "task.assigned"
+    _emit(
+        WorkflowEvent(
+            kind,
+            slot.stage.route.document_id,
+            slot.pk,
+            (slot.assignee_id,),
+            {"kind": slot.kind, "stage": slot.stage.name},
+        )
+    )
+
+
+def task_cancelled(slot: Slot) -> None:
+    _emit(
+        WorkflowEvent("task.cancelled", slot.stage.route.document_id, slot.pk, (slot.assignee_id,))
+    )
+
+
+def slot_approved(slot: Slot) -> None:
+    _emit(
+        WorkflowEvent(
+            "task.completed",
+            slot.stage.route.document_id,
+            slot.pk,
+            (slot.stage.route.document.drafter_id,),
+            {"kind": slot.kind, "status": slot.status},
+        )
+    )
+
+
+def document_sent_back(document: Document, reason: str) -> None:
+    _emit(
+        WorkflowEvent(
+            "document.sent_back", document.pk, None, _participants(document), {"reason": reason}
+        )
+    )
+
+
+def document_decided(document: Document) -> None:
+    _emit(
+        WorkflowEvent(
+            "document.decided",
+            document.pk,
+            None,
+            _participants(document),
+            {"number": document.number},
+        )
+    )
+
+
+def document_rejected(document: Document, reason: str) -> None:
+    _emit(
+        WorkflowEvent(
+            "document.rejected", document.pk, None, _participants(document), {"reason": reason}
+        )
+    )
+
+
+def document_withdrawn(document: Document, reason: str) -> None:
+    _emit(
+        WorkflowEvent(
+            "document.withdrawn", document.pk, None, _participants(document), {"reason": reason}
+        )
+    )
