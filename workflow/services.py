@@ -148,7 +148,9 @@ def _process_lock(route: Route) -> Iterator[None]:
 
 
 def _lock_route(route_id: int) -> Route:
-    return Route.objects.select_for_update().select_related("document").get(pk=route_id)
+    return (
+        Route.objects.select_for_update(of=("self",)).select_related("document").get(pk=route_id)
+    )
 
 
 def _task_of(slot: Slot) -> Task:
@@ -253,7 +255,7 @@ def _acting_on(user: User, slot_id: int) -> Iterator[tuple[Route, Slot]]:
     with transaction.atomic(), _process_lock(route):
         route = _lock_route(route_id)
         slot = (
-            Slot.objects.select_for_update()
+            Slot.objects.select_for_update(of=("self",))
             .select_related("stage__route", "assignee", "on_behalf_of")
             .get(pk=slot_id)
         )

@@ -1,30 +1,9 @@
 from django.db import migrations
 
-# Document types every office starts with; administrators add or rename them in the admin.
-# code, name, default retention (years; 0 = permanent), transaction record, order
-DOCUMENT_TYPES = [
-    ("contract", "契約", 10, True, 10),
-    ("expenditure", "支出", 5, True, 20),
-    ("notice", "通知", 3, False, 30),
-    ("inquiry", "照会", 1, False, 40),
-    ("plan", "計画", 30, False, 50),
-    ("regulation", "例規", 0, False, 60),
-    ("other", "その他", 5, False, 90),
-]
-
+from documents.defaults import ensure_document_types
 
 def create_types(apps, schema_editor):
-    DocumentType = apps.get_model("documents", "DocumentType")
-    for code, name, years, transaction, order in DOCUMENT_TYPES:
-        DocumentType.objects.get_or_create(
-            code=code,
-            defaults={
-                "name": name,
-                "default_retention_years": years,
-                "is_transaction": transaction,
-                "sort_order": order,
-            },
-        )
+    ensure_document_types(apps.get_model("documents", "DocumentType"))
 
 
 def create_gin_index(apps, schema_editor):

@@ -5,6 +5,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from documents.defaults import ensure_document_types
+from documents.models import DocumentType
 from org.demo import DEMO_PASSWORD, seed
 from org.models import User
 from workflow.demo import seed_routes
@@ -29,6 +31,7 @@ class Command(BaseCommand):
                 "seed_demo only runs in demo mode: its passwords are public. "
                 "Set EKESSAI_DEMO=1 on a test installation."
             )
+        ensure_document_types(DocumentType)
         users = seed()
         seed_routes()
         self.stdout.write(f"Demo organisation ready: {len(users)} users.")
