@@ -6,7 +6,8 @@ bodies are composed from Japanese office vocabulary (400 subjects with a Zipf-li
 actions × 10 places), counterparties from 5,000 company names, amounts log-uniform from ¥10,000 to
 ¥500,000,000; documents arrive in order over ten fiscal years (as an append-only table does), each
 transaction date within a month of its drafting; spread over the demo departments and drafters;
-90% decided, the rest in other states. The n-gram vectors are computed by the same code the application uses (documents.search).
+90% decided, the rest in other states. The n-gram vectors are computed by the same code the
+application uses (documents.search).
 
 Queries run through the application's own search (documents.querying.search) as the auditor
 watanabe (sees every decided record) and as the drafter tanaka (his department's records only),
@@ -35,12 +36,50 @@ sys.path.insert(0, str(ROOT))
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/ekessai_bench"
 
 # Objects × services give 400 subjects, used with a Zipf-like skew as office vocabulary is.
-OBJECTS = ["庁舎", "公用車", "道路", "橋梁", "防災倉庫", "学校", "図書館", "窓口", "電算", "水道",
-           "公園", "観光施設", "保健所", "印刷物", "会議室", "除雪車", "消防署", "空調", "広報",
-           "選挙"]
-SERVICES = ["清掃", "補修", "保守点検", "改修工事", "警備", "備品購入", "設計委託", "運営委託",
-            "賃貸借", "調査", "移転", "解体", "塗装", "更新", "整備", "監理", "検査", "撤去",
-            "植栽管理", "システム改修"]
+OBJECTS = [
+    "庁舎",
+    "公用車",
+    "道路",
+    "橋梁",
+    "防災倉庫",
+    "学校",
+    "図書館",
+    "窓口",
+    "電算",
+    "水道",
+    "公園",
+    "観光施設",
+    "保健所",
+    "印刷物",
+    "会議室",
+    "除雪車",
+    "消防署",
+    "空調",
+    "広報",
+    "選挙",
+]
+SERVICES = [
+    "清掃",
+    "補修",
+    "保守点検",
+    "改修工事",
+    "警備",
+    "備品購入",
+    "設計委託",
+    "運営委託",
+    "賃貸借",
+    "調査",
+    "移転",
+    "解体",
+    "塗装",
+    "更新",
+    "整備",
+    "監理",
+    "検査",
+    "撤去",
+    "植栽管理",
+    "システム改修",
+]
 ACTIONS = [
     "業務委託契約の締結",
     "物品購入",
@@ -243,8 +282,11 @@ def _queries(rng: random.Random) -> list[dict[str, object]]:
         low = int(10 ** rng.uniform(4, 7))
         kind = rng.randrange(4)
         if kind == 0:
-            q |= {"q": f"{rng.choice(OBJECTS)}{rng.choice(SERVICES)}", "amount_min": low,
-                  "amount_max": low * 10}
+            q |= {
+                "q": f"{rng.choice(OBJECTS)}{rng.choice(SERVICES)}",
+                "amount_min": low,
+                "amount_max": low * 10,
+            }
         elif kind == 1:
             q |= {"counterparty": f"{rng.choice(COMPANY_HEAD)}{rng.choice(COMPANY_TAIL)}"}
         elif kind == 2:

@@ -66,8 +66,13 @@ def _setup(url: str, documents: int) -> None:
     notice = DocumentType.objects.get(code="notice")
     for i in range(documents):
         document = create_document(
-            tanaka, {"title": f"通知文の発出について（{i}）", "doc_type": notice,
-                     "amount": 100_000 + i, "retention_years": 1},
+            tanaka,
+            {
+                "title": f"通知文の発出について（{i}）",
+                "doc_type": notice,
+                "amount": 100_000 + i,
+                "retention_years": 1,
+            },
         )
         services.submit(tanaka, document.pk)
 
@@ -93,7 +98,7 @@ def _run(actors: int, work: list[object], step: object) -> tuple[float, list[flo
                 started = time.perf_counter()
                 step(item)  # type: ignore[operator]
                 mine.append((time.perf_counter() - started) * 1000)
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:  # reported below, after the other actors finish
             errors.append(exc)
         finally:
             connection.close()
@@ -137,14 +142,22 @@ def main() -> None:
 
     def approve(slot_id: object) -> None:
         slot = Slot.objects.only("assignee_id").get(pk=slot_id)
-        services.approve(users["suzuki"] if slot.assignee_id == users["suzuki"].pk
-                         else users["sato"], int(slot_id))  # type: ignore[call-overload]
+        services.approve(
+            users["suzuki"] if slot.assignee_id == users["suzuki"].pk else users["sato"],
+            int(slot_id),
+        )  # type: ignore[call-overload]
 
-    first = list(Slot.objects.filter(status=SlotStatus.OPEN, assignee=users["suzuki"])
-                 .values_list("pk", flat=True))
+    first = list(
+        Slot.objects.filter(status=SlotStatus.OPEN, assignee=users["suzuki"]).values_list(
+            "pk", flat=True
+        )
+    )
     rate1, lat1 = _run(args.actors, list(first), approve)
-    second = list(Slot.objects.filter(status=SlotStatus.OPEN, assignee=users["sato"])
-                  .values_list("pk", flat=True))
+    second = list(
+        Slot.objects.filter(status=SlotStatus.OPEN, assignee=users["sato"]).values_list(
+            "pk", flat=True
+        )
+    )
     rate2, lat2 = _run(args.actors, list(second), approve)
     steps = len(lat1) + len(lat2)
     service_rate = steps / (len(lat1) / rate1 + len(lat2) / rate2)
@@ -153,10 +166,11 @@ def main() -> None:
     # Baseline: comparable row work in raw SQL, one transaction per step, same concurrency.
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("CREATE TABLE bench_proc (id int primary key, n int)")
-        conn.execute("CREATE TABLE bench_row (id serial primary key, proc int, kind text, "
-                     "payload jsonb, at timestamptz default now())")
-        conn.execute("INSERT INTO bench_proc SELECT g, 0 FROM generate_series(1, %s) g",
-                     [steps])
+        conn.execute(
+            "CREATE TABLE bench_row (id serial primary key, proc int, kind text, "
+            "payload jsonb, at timestamptz default now())"
+        )
+        conn.execute("INSERT INTO bench_proc SELECT g, 0 FROM generate_series(1, %s) g", [steps])
     local = threading.local()
 
     def raw_step(proc: object) -> None:
@@ -167,22 +181,34 @@ def main() -> None:
             conn.execute("SELECT 1 FROM bench_proc WHERE id = %s FOR UPDATE NOWAIT", [proc])
             conn.execute("UPDATE bench_proc SET n = n + 1 WHERE id = %s", [proc])
             for kind in ("slot", "history", "task", "join", "split"):
-                conn.execute("INSERT INTO bench_row (proc, kind, payload) VALUES (%s, %s, %s)",
-                             [proc, kind, '{"status": "approved"}'])
-            conn.execute("UPDATE bench_row SET kind = kind WHERE id = "
-                         "(SELECT max(id) FROM bench_row WHERE proc = %s)", [proc])
+                conn.execute(
+                    "INSERT INTO bench_row (proc, kind, payload) VALUES (%s, %s, %s)",
+                    [proc, kind, '{"status": "approved"}'],
+                )
+            conn.execute(
+                "UPDATE bench_row SET kind = kind WHERE id = "
+                "(SELECT max(id) FROM bench_row WHERE proc = %s)",
+                [proc],
+            )
 
     raw_rate, raw_lat = _run(args.actors, list(range(1, steps + 1)), raw_step)
 
     p99 = _p(service_lat, 99)
-    print(f"approval steps through the service layer: {steps} steps, {args.actors} actors, "
-          "PostgreSQL")
-    print(f"  service layer: {service_rate:7.0f} steps/s   p50 {statistics.median(service_lat):6.1f} "
-          f"ms   p99 {p99:6.1f} ms")
-    print(f"  raw SQL      : {raw_rate:7.0f} steps/s   p50 {statistics.median(raw_lat):6.1f} ms   "
-          f"p99 {_p(raw_lat, 99):6.1f} ms")
-    print(f"  ratio (service / raw): throughput {service_rate / raw_rate:.2f}x, "
-          f"p99 {p99 / _p(raw_lat, 99):.1f}x")
+    print(
+        f"approval steps through the service layer: {steps} steps, {args.actors} actors, PostgreSQL"
+    )
+    print(
+        f"  service layer: {service_rate:7.0f} steps/s   p50 {statistics.median(service_lat):6.1f} "
+        f"ms   p99 {p99:6.1f} ms"
+    )
+    print(
+        f"  raw SQL      : {raw_rate:7.0f} steps/s   p50 {statistics.median(raw_lat):6.1f} ms   "
+        f"p99 {_p(raw_lat, 99):6.1f} ms"
+    )
+    print(
+        f"  ratio (service / raw): throughput {service_rate / raw_rate:.2f}x, "
+        f"p99 {p99 / _p(raw_lat, 99):.1f}x"
+    )
     ok = service_rate >= 300 and p99 <= 50
     print(f"  goal >= 300 steps/s and p99 <= 50 ms: {'PASS' if ok else 'FAIL'}")
 

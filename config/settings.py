@@ -212,10 +212,10 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
-KNOX_TOKEN_MODEL = "api.ApiToken"
+KNOX_TOKEN_MODEL = "api.ApiToken"  # noqa: S105  (a model name, not a secret)
 # knox's own migrations create its default token table even when the model is swapped; that
 # orphan table would point at users and block flushing them. Our token table is api's.
-MIGRATION_MODULES = {"knox": None}  # noqa: S105  (a model name, not a secret)
+MIGRATION_MODULES = {"knox": None}
 REST_KNOX = {
     "AUTH_HEADER_PREFIX": "Bearer",
     "TOKEN_TTL": timedelta(days=env.integer("API_TOKEN_TTL_DAYS", 90, minimum=1)),

@@ -252,6 +252,24 @@ class RejectView(APIView):
         return _slot_response(task_id)
 
 
+class SkipSerializer(serializers.Serializer):
+    stage = serializers.IntegerField(min_value=0)
+    reason = serializers.CharField(max_length=2000)
+
+
+class SkipStageView(APIView):
+    @extend_schema(request=SkipSerializer, summary="Skip a skippable stage (administrators)")
+    def post(self, request: Request, document_id: int) -> Response:
+        document = visible_document(request, document_id)
+        form = SkipSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        route = get_object_or_404(Route, document=document, status="in_progress")
+        route = services.skip_stage(
+            user_of(request), route.pk, form.validated_data["stage"], form.validated_data["reason"]
+        )
+        return Response(route_data(route))
+
+
 class BulkApproveView(APIView):
     @extend_schema(request=BulkSerializer, summary="Approve many tasks; a result per task")
     def post(self, request: Request) -> Response:

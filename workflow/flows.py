@@ -35,7 +35,7 @@ def route_of(process: Any) -> Route:
     return Route.objects.select_related("document").get(process_id=process.pk)
 
 
-class ApprovalFlow(flow.Flow):  # type: ignore[misc]
+class ApprovalFlow(flow.Flow):
     """決裁ルート"""
 
     process_class = ApprovalProcess

@@ -20,7 +20,7 @@ from viewflow.workflow.exceptions import FlowLockFailed
 from viewflow.workflow.lock import SelectForUpdateLock
 
 
-class SavepointSelectForUpdateLock(SelectForUpdateLock):  # type: ignore[misc]
+class SavepointSelectForUpdateLock(SelectForUpdateLock):
     @contextmanager
     def __call__(self, flow_class: Any, process_pk: Any) -> Iterator[None]:
         with transaction.atomic():

@@ -21,8 +21,8 @@ from viewflow.workflow.token import Token
 Item = tuple[Any, dict[str, Any], Any]
 
 
-class DynamicSplitActivation(SplitActivation):  # type: ignore[misc]
-    @Activation.status.super()  # type: ignore[misc]
+class DynamicSplitActivation(SplitActivation):
+    @Activation.status.super()
     def activate(self) -> None:
         declared = [node for node, _condition, _source in self.flow_task._branches]
         items: list[Item] = list(self.flow_task._items_source(self))
@@ -33,14 +33,14 @@ class DynamicSplitActivation(SplitActivation):  # type: ignore[misc]
                 raise FlowRuntimeError(f"{self.flow_task.name}: {node} is not a declared branch")
         self.next_tasks = items
 
-    @Activation.status.super()  # type: ignore[misc]
+    @Activation.status.super()
     def create_next(self) -> Iterator[Any]:
         token_source = Token.split_token_source(self.task.token, self.task.pk)
         for node, data, seed in self.next_tasks:
             yield node._create(prev_activation=self, token=next(token_source), data=data, seed=seed)
 
 
-class DynamicSplit(Split):  # type: ignore[misc]
+class DynamicSplit(Split):
     """Split whose fan-out is `items_source(activation) -> [(node, data, seed), ...]`.
 
     Every node the source may return must still be declared with .Next(node), so the graph

@@ -148,9 +148,7 @@ def _process_lock(route: Route) -> Iterator[None]:
 
 
 def _lock_route(route_id: int) -> Route:
-    return (
-        Route.objects.select_for_update(of=("self",)).select_related("document").get(pk=route_id)
-    )
+    return Route.objects.select_for_update(of=("self",)).select_related("document").get(pk=route_id)
 
 
 def _task_of(slot: Slot) -> Task:

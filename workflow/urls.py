@@ -11,6 +11,9 @@ urlpatterns = [
     path("v1/documents/<int:document_id>/submit", api.SubmitView.as_view(), name="submit"),
     path("v1/documents/<int:document_id>/withdraw", api.WithdrawView.as_view(), name="withdraw"),
     path("v1/documents/<int:document_id>/route", api.RouteView.as_view(), name="route"),
+    path(
+        "v1/documents/<int:document_id>/skip-stage", api.SkipStageView.as_view(), name="skip-stage"
+    ),
     path("v1/tasks", api.TaskListView.as_view(), name="tasks"),
     path("v1/tasks/bulk-approve", api.BulkApproveView.as_view(), name="bulk-approve"),
     path("v1/tasks/<int:task_id>/approve", api.ApproveView.as_view(), name="approve"),

@@ -37,15 +37,15 @@ def client(username: str) -> APIClient:
 
 def draft(amount: int = 3_200_000, **extra: Any) -> int:
     meta = {**META, "amount": amount, **extra}
-    response = client("tanaka").post("/api/v1/documents", {"meta": json.dumps(meta)},
-                                      format="multipart")
+    response = client("tanaka").post(
+        "/api/v1/documents", {"meta": json.dumps(meta)}, format="multipart"
+    )
     assert response.status_code == 201, response.content
     return int(response.json()["id"])
 
 
 def submit(document_id: int, **body: Any) -> dict[str, Any]:
-    response = client("tanaka").post(f"/api/v1/documents/{document_id}/submit", body,
-                                     format="json")
+    response = client("tanaka").post(f"/api/v1/documents/{document_id}/submit", body, format="json")
     assert response.status_code == 200, response.content
     return dict(response.json())
 
@@ -55,8 +55,11 @@ def tasks(username: str) -> list[dict[str, Any]]:
 
 
 def task_for(username: str, document_id: int, kind: str | None = None) -> int:
-    found = [t for t in tasks(username) if t["document"]["id"] == document_id
-             and (kind is None or t["kind"] == kind)]
+    found = [
+        t
+        for t in tasks(username)
+        if t["document"]["id"] == document_id and (kind is None or t["kind"] == kind)
+    ]
     assert len(found) == 1, (username, tasks(username))
     return int(found[0]["id"])
 
@@ -77,19 +80,38 @@ def status_of(document_id: int) -> str:
 
 
 def people(preview: dict[str, Any]) -> list[tuple[str, str]]:
-    return [(stage["role"], slot["assignee"]["username"])
-            for stage in preview["stages"] for slot in stage["slots"]]
+    return [
+        (stage["role"], slot["assignee"]["username"])
+        for stage in preview["stages"]
+        for slot in stage["slots"]
+    ]
 
 
 @pytest.mark.parametrize(
     ("amount", "template", "expected"),
     [
         (500_000, "kacho-senketsu", [("approve", "suzuki"), ("decide", "sato")]),
-        (3_200_000, "bucho-senketsu", [("approve", "suzuki"), ("approve", "sato"),
-                                       ("consult", "ito"), ("decide", "takahashi")]),
-        (20_000_000, "fukushicho-kessai", [("approve", "suzuki"), ("approve", "sato"),
-                                           ("consult", "ito"), ("approve", "takahashi"),
-                                           ("decide", "kobayashi")]),
+        (
+            3_200_000,
+            "bucho-senketsu",
+            [
+                ("approve", "suzuki"),
+                ("approve", "sato"),
+                ("consult", "ito"),
+                ("decide", "takahashi"),
+            ],
+        ),
+        (
+            20_000_000,
+            "fukushicho-kessai",
+            [
+                ("approve", "suzuki"),
+                ("approve", "sato"),
+                ("consult", "ito"),
+                ("approve", "takahashi"),
+                ("decide", "kobayashi"),
+            ],
+        ),
     ],
 )
 def test_the_three_amount_bands_get_their_routes(demo_org, amount, template, expected):
@@ -102,8 +124,12 @@ def test_the_three_amount_bands_get_their_routes(demo_org, amount, template, exp
 def test_a_contract_of_3_2_million_yen_is_decided_and_numbered(demo_org):
     document_id = draft()
     route = submit(document_id)
-    assert [s["name"] for s in route["stages"]] == ["係長", "課長", "財政課長（合議）",
-                                                    "部長（決裁）"]
+    assert [s["name"] for s in route["stages"]] == [
+        "係長",
+        "課長",
+        "財政課長（合議）",
+        "部長（決裁）",
+    ]
     assert tasks("sato") == []  # sequential: only the section chief has the document now
     approve_all(document_id, "suzuki", "sato")
     assert task_for("ito", document_id, "consult")
@@ -114,10 +140,17 @@ def test_a_contract_of_3_2_million_yen_is_decided_and_numbered(demo_org):
     assert document.status == "decided"
     assert document.number == "総総第1号"
     assert document.decided_at is not None and document.fiscal_year == 2026
-    actions = list(HistoryEntry.objects.filter(document=document)
-                   .values_list("action", "actor__username"))
-    assert actions == [("submit", "tanaka"), ("approve", "suzuki"), ("approve", "sato"),
-                       ("consult", "ito"), ("approve", "takahashi"), ("decide", "takahashi")]
+    actions = list(
+        HistoryEntry.objects.filter(document=document).values_list("action", "actor__username")
+    )
+    assert actions == [
+        ("submit", "tanaka"),
+        ("approve", "suzuki"),
+        ("approve", "sato"),
+        ("consult", "ito"),
+        ("approve", "takahashi"),
+        ("decide", "takahashi"),
+    ]
     process = Route.objects.get(document=document).process
     assert process is not None and process.status == PROCESS.DONE
     # The decided record is visible to everyone who was on the route, not to outsiders.
@@ -138,16 +171,20 @@ def test_send_back_to_the_drafter_then_resubmission_continues_where_it_was(demo_
     assert response.status_code == 200, response.content
     assert status_of(document_id) == "sent_back"
     assert task_for("tanaka", document_id, "revise")
-    edited = client("tanaka").patch(f"/api/v1/documents/{document_id}",
-                                    {"body": "見積書を添付しました。"}, format="json")
+    edited = client("tanaka").patch(
+        f"/api/v1/documents/{document_id}", {"body": "見積書を添付しました。"}, format="json"
+    )
     assert edited.status_code == 200 and edited.json()["version"] == 2
     submit(document_id)
     assert status_of(document_id) == "in_review"
     assert tasks("suzuki") == []  # not asked again
     approve_all(document_id, "sato", "ito", "takahashi")
     assert status_of(document_id) == "decided"
-    versions = list(HistoryEntry.objects.filter(document_id=document_id)
-                    .values_list("action", "document_version"))
+    versions = list(
+        HistoryEntry.objects.filter(document_id=document_id).values_list(
+            "action", "document_version"
+        )
+    )
     assert ("send_back", 1) in versions and ("resubmit", 2) in versions
 
 
@@ -176,8 +213,9 @@ def test_withdrawal_before_the_current_approver_acts(demo_org):
     document_id = draft()
     submit(document_id)
     suzuki_task = task_for("suzuki", document_id)
-    response = client("tanaka").post(f"/api/v1/documents/{document_id}/withdraw",
-                                     {"reason": "添付漏れ"}, format="json")
+    response = client("tanaka").post(
+        f"/api/v1/documents/{document_id}/withdraw", {"reason": "添付漏れ"}, format="json"
+    )
     assert response.status_code == 200, response.content
     assert status_of(document_id) == "withdrawn"
     late = client("suzuki").post(f"/api/v1/tasks/{suzuki_task}/approve", {}, format="json")
@@ -193,22 +231,31 @@ def test_withdrawal_before_the_current_approver_acts(demo_org):
 def test_deputy_decides_while_the_chief_is_away_and_the_chief_post_reviews(demo_org):
     sato = User.objects.get(username="sato")
     now = timezone.now()
-    Absence.objects.create(user=sato, starts_at=now - timedelta(hours=1),
-                           ends_at=now + timedelta(days=2), reason="出張")
+    Absence.objects.create(
+        user=sato,
+        starts_at=now - timedelta(hours=1),
+        ends_at=now + timedelta(days=2),
+        reason="出張",
+    )
     document_id = draft(500_000)
     submit(document_id)
     approve_all(document_id, "suzuki")
     assert tasks("sato") == []
-    deputy_task = [t for t in tasks("yamamoto") if t["document"]["id"] == document_id][0]
+    deputy_task = next(t for t in tasks("yamamoto") if t["document"]["id"] == document_id)
     assert deputy_task["on_behalf_of"]["username"] == "sato"
     approve_all(document_id, "yamamoto")
     assert status_of(document_id) == "decided"
-    entry = HistoryEntry.objects.get(document_id=document_id, action="approve",
-                                     actor__username="yamamoto")
+    entry = HistoryEntry.objects.get(
+        document_id=document_id, action="approve", actor__username="yamamoto"
+    )
     assert entry.on_behalf_of == sato
     review = task_for("sato", document_id, "post_review")
-    assert client("sato").post(f"/api/v1/tasks/{review}/approve", {"comment": "確認しました"},
-                               format="json").status_code == 200
+    assert (
+        client("sato")
+        .post(f"/api/v1/tasks/{review}/approve", {"comment": "確認しました"}, format="json")
+        .status_code
+        == 200
+    )
     assert HistoryEntry.objects.filter(document_id=document_id, action="post_review").exists()
 
 
@@ -217,8 +264,7 @@ def test_bulk_approval_gives_a_result_per_task(demo_org):
     submit(first)
     submit(second)
     ids = [task_for("suzuki", first), task_for("suzuki", second), 999_999]
-    response = client("suzuki").post("/api/v1/tasks/bulk-approve", {"task_ids": ids},
-                                     format="json")
+    response = client("suzuki").post("/api/v1/tasks/bulk-approve", {"task_ids": ids}, format="json")
     assert response.status_code == 200
     results = response.json()["results"]
     assert [r["ok"] for r in results] == [True, True, False]
@@ -232,8 +278,9 @@ def test_acting_on_someone_elses_or_a_closed_task_changes_nothing(demo_org):
     task = task_for("suzuki", document_id)
     intruder = client("sato").post(f"/api/v1/tasks/{task}/approve", {}, format="json")
     assert intruder.status_code == 403
-    assert client("suzuki").post(f"/api/v1/tasks/{task}/approve", {}, format="json"
-                                 ).status_code == 200
+    assert (
+        client("suzuki").post(f"/api/v1/tasks/{task}/approve", {}, format="json").status_code == 200
+    )
     again = client("suzuki").post(f"/api/v1/tasks/{task}/approve", {}, format="json")
     assert again.status_code == 409 and again.json()["error"]["code"] == "task_closed"
     assert HistoryEntry.objects.filter(document_id=document_id, action="approve").count() == 1
@@ -242,8 +289,7 @@ def test_acting_on_someone_elses_or_a_closed_task_changes_nothing(demo_org):
 def test_a_vacant_post_is_refused_at_submission_with_its_name(demo_org):
     Post.objects.filter(user__username="takahashi").delete()
     document_id = draft()
-    response = client("tanaka").post(f"/api/v1/documents/{document_id}/submit", {},
-                                     format="json")
+    response = client("tanaka").post(f"/api/v1/documents/{document_id}/submit", {}, format="json")
     assert response.status_code == 422
     error = response.json()["error"]
     assert error["code"] == "vacant_post"
@@ -256,8 +302,12 @@ def test_drafter_adds_an_approver_and_a_reader(demo_org):
     document_id = draft(500_000)
     route = submit(document_id, add_approvers=["yamamoto"], add_readers=["watanabe"])
     names = [(s["role"], [x["assignee"]["username"] for x in s["slots"]]) for s in route["stages"]]
-    assert names == [("approve", ["suzuki"]), ("approve", ["yamamoto"]), ("decide", ["sato"]),
-                     ("circulate", ["watanabe"])]
+    assert names == [
+        ("approve", ["suzuki"]),
+        ("approve", ["yamamoto"]),
+        ("decide", ["sato"]),
+        ("circulate", ["watanabe"]),
+    ]
     approve_all(document_id, "suzuki", "yamamoto", "sato")
     assert status_of(document_id) == "decided"
     # 供覧 never blocked the decision; the reader still has the task to mark it read.
@@ -266,8 +316,35 @@ def test_drafter_adds_an_approver_and_a_reader(demo_org):
 
 def test_only_the_drafter_submits_and_tasks_need_login(demo_org):
     document_id = draft()
-    response = client("suzuki").post(f"/api/v1/documents/{document_id}/submit", {},
-                                     format="json")
+    response = client("suzuki").post(f"/api/v1/documents/{document_id}/submit", {}, format="json")
     assert response.status_code == 404  # not even visible to suzuki as a draft
     assert APIClient().get("/api/v1/tasks").status_code == 401
     assert Task.objects.filter(status=STATUS.ASSIGNED).count() == 0
+
+
+def test_an_administrator_skips_a_skippable_stage_with_a_reason(demo_org):
+    from workflow.models import StageTemplate
+
+    StageTemplate.objects.filter(template__code="bucho-senketsu", role="consult").update(
+        skippable=True
+    )
+    document_id = draft()
+    submit(document_id)
+    approve_all(document_id, "suzuki", "sato")
+    url = f"/api/v1/documents/{document_id}/skip-stage"
+    # The drafter cannot see the skip as his to make; only an administrator can.
+    assert (
+        client("tanaka").post(url, {"stage": 2, "reason": "不要"}, format="json").status_code == 403
+    )
+    response = client("admin").post(
+        url, {"stage": 2, "reason": "財政課長不在のため省略"}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    assert tasks("ito") == []
+    approve_all(document_id, "takahashi")
+    assert status_of(document_id) == "decided"
+    entry = HistoryEntry.objects.get(document_id=document_id, action="skip")
+    assert entry.actor.username == "admin" and "省略" in entry.comment
+    assert (
+        client("admin").post(url, {"stage": 3, "reason": "x"}, format="json").status_code == 404
+    )  # no running route any more
