@@ -238,7 +238,11 @@ def freeze_version(document: Document) -> DocumentVersion:
     if version.frozen_at is None:
         version.metadata = metadata_snapshot(document)
         version.frozen_at = timezone.now()
-        version.save(update_fields=["metadata", "frozen_at"])
+        # A draft's record showed the planned route and no submission date: the frozen version's
+        # record is built afresh, once, and from then on only signatures extend it.
+        version.record_sha256 = ""
+        version.record_inputs = ""
+        version.save(update_fields=["metadata", "frozen_at", "record_sha256", "record_inputs"])
     return version
 
 

@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class WorkflowConfig(AppConfig):
     name = "workflow"
     verbose_name = _("Workflow")
+
+    def ready(self) -> None:
+        # The record's cover sheet shows the route: documents asks, workflow answers.
+        from documents.records import set_route_provider
+        from workflow.cover import route_for_cover
+
+        set_route_provider(route_for_cover)

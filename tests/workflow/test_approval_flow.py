@@ -348,3 +348,30 @@ def test_an_administrator_skips_a_skippable_stage_with_a_reason(demo_org):
     assert (
         client("admin").post(url, {"stage": 3, "reason": "x"}, format="json").status_code == 404
     )  # no running route any more
+
+
+def test_the_record_cover_shows_the_route_and_a_stamp_box_per_approver(demo_org, tmp_path):
+    import subprocess
+
+    document_id = draft()
+    tanaka = client("tanaka")
+    preview = b"".join(tanaka.get(f"/api/v1/documents/{document_id}/record.pdf").streaming_content)
+    submit(document_id)
+    record = b"".join(tanaka.get(f"/api/v1/documents/{document_id}/record.pdf").streaming_content)
+    # The draft's cover already showed the planned route; built again at submission from the
+    # route's rows (deterministic: same people, same day, same bytes).
+    assert record == preview
+    path = tmp_path / "record.pdf"
+    path.write_bytes(record)
+    text = subprocess.run(
+        ["pdftotext", "-f", "1", "-l", "1", str(path), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for name in ("鈴木 花子", "佐藤 誠", "伊藤 直子", "高橋 明"):
+        assert name in text
+    from documents.models import DocumentVersion
+
+    layout = DocumentVersion.objects.get(document_id=document_id, number=1).record_layout
+    assert len(layout["stamps"]) == 5  # the drafter and four approvers
