@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from documents.models import Attachment, Document, DocumentVersion, Retention
 from documents.record import CoverInfo, RecordInput, StampBox, build_record
@@ -50,7 +50,9 @@ def _cover(document: Document, version: DocumentVersion) -> CoverInfo:
         counterparty=document.counterparty,
         transaction_date=document.transaction_date,
         retention=str(Retention(document.retention_years).label),
-        classification=f"{document.get_disclosure_display()} / {document.get_secrecy_display()}",
+        classification=(
+            f"{document.get_disclosure_display()}（秘密区分: {document.get_secrecy_display()}）"
+        ),
         body=document.body,
         version=version.number,
         document_number=document.number,
@@ -101,7 +103,9 @@ def ensure_record(version: DocumentVersion) -> DocumentVersion:
     document = version.document
     if version.frozen_at is not None and version.record_sha256:
         return version
-    cover = _cover(document, version)
+    # An official record is in Japanese whatever language the requesting user reads.
+    with translation.override("ja"):
+        cover = _cover(document, version)
     inputs = _inputs(version)
     fingerprint = _fingerprint(cover, inputs)
     if version.record_sha256 and version.record_inputs == fingerprint:
