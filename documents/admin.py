@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.http import HttpRequest
 
+from config.admin import ReadOnlyAdmin
 from documents.models import Attachment, Document, DocumentAccess, DocumentType, DocumentVersion
 
 
@@ -21,7 +21,7 @@ class VersionInline(admin.TabularInline):
 
 
 @admin.register(Document)
-class DocumentAdmin(admin.ModelAdmin):
+class DocumentAdmin(ReadOnlyAdmin):
     """Read-only: documents change only through the services (and so through the audit trail)."""
 
     list_display = ["id", "number", "title", "status", "department", "drafter", "created_at"]
@@ -29,29 +29,11 @@ class DocumentAdmin(admin.ModelAdmin):
     search_fields = ["number", "title", "counterparty"]
     inlines = [VersionInline]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
 
 @admin.register(Attachment)
-class AttachmentAdmin(admin.ModelAdmin):
+class AttachmentAdmin(ReadOnlyAdmin):
     list_display = ["filename", "kind", "size", "sha256", "version"]
     search_fields = ["filename", "sha256"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(DocumentAccess)

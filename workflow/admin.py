@@ -10,6 +10,7 @@ from django.contrib import admin
 from django.db.models import F
 from django.http import HttpRequest
 
+from config.admin import ReadOnlyAdmin
 from workflow.models import (
     ApproverRule,
     HistoryEntry,
@@ -81,21 +82,8 @@ class RouteSelectionRuleAdmin(admin.ModelAdmin):
     filter_horizontal = ["doc_types", "departments"]
 
 
-class ReadOnly(admin.ModelAdmin):
-    """Routes and history change only through the approval actions."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-
 @admin.register(Route)
-class RouteAdmin(ReadOnly):
+class RouteAdmin(ReadOnlyAdmin):
     list_display = [
         "id",
         "document",
@@ -109,6 +97,6 @@ class RouteAdmin(ReadOnly):
 
 
 @admin.register(HistoryEntry)
-class HistoryEntryAdmin(ReadOnly):
+class HistoryEntryAdmin(ReadOnlyAdmin):
     list_display = ["at", "document", "action", "actor", "on_behalf_of", "stage_name"]
     list_filter = ["action"]
