@@ -10,4 +10,5 @@ urlpatterns = [
     path("v1/tokens/<str:token_id>", views.TokenDetailView.as_view(), name="token"),
     path("", include("documents.urls")),
     path("", include("workflow.urls")),
+    path("", include("notifications.urls")),
 ]

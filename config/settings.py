@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "storage",
     "documents",
     "workflow",
+    "notifications",
     "signing",
     "frontend",
 ]
@@ -165,6 +166,15 @@ DOCUMENT_LIMITS = {
     "max_file_bytes": env.integer("MAX_FILE_MB", 200, minimum=1) * 1024**2,
     "max_document_bytes": env.integer("MAX_DOCUMENT_MB", 1024, minimum=1) * 1024**2,
 }
+
+# --- Notifications --------------------------------------------------------------------------------
+# WebSocket connections one user may hold at once (a further one is closed with code 4429).
+NOTIFICATIONS_MAX_CONNECTIONS_PER_USER = env.integer(
+    "NOTIFICATIONS_MAX_CONNECTIONS_PER_USER", 5, minimum=1
+)
+# An open task reminds its approver after this many hours, and their superior after the second.
+REMINDER_AFTER_HOURS = env.integer("REMINDER_AFTER_HOURS", 24, minimum=1)
+ESCALATE_AFTER_HOURS = env.integer("ESCALATE_AFTER_HOURS", 72, minimum=1)
 
 # --- Authentication -------------------------------------------------------------------------------
 AUTH_USER_MODEL = "org.User"

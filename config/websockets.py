@@ -1,5 +1,7 @@
-"""WebSocket routes. The notifications consumer joins here when it is built."""
+"""WebSocket routes (under AuthMiddlewareStack, see config.asgi): notifications.routing."""
 
 from django.urls import URLPattern
 
-websocket_urlpatterns: list[URLPattern] = []
+from notifications.routing import websocket_urlpatterns as notification_routes
+
+websocket_urlpatterns: list[URLPattern] = [*notification_routes]

@@ -13,10 +13,11 @@ import time
 import tracemalloc
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from django.utils import translation
 from django.utils.functional import Promise
 from PIL import Image
 
@@ -30,6 +31,14 @@ from documents.inspection import (
     clean_filename,
     inspect_file,
 )
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    # The assertions read the English messages; the UI's default language is Japanese.
+    with translation.override("en"):
+        yield
+
 
 PDFS = Path(__file__).resolve().parents[3] / "shared" / "testdata" / "pdfs"
 if not PDFS.is_dir():

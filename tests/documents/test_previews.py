@@ -9,10 +9,12 @@ import io
 import statistics
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import cast
 
 import pytest
+from django.utils import translation
 from fpdf import FPDF
 from PIL import Image
 from pypdf import PdfReader
@@ -25,6 +27,14 @@ from documents.previews import (
     render_page,
     render_thumbnails,
 )
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    # The assertions read the English messages; the UI's default language is Japanese.
+    with translation.override("en"):
+        yield
+
 
 PDFS = Path(__file__).resolve().parents[3] / "shared" / "testdata" / "pdfs"
 if not PDFS.is_dir():

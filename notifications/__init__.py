@@ -1,0 +1,1 @@
+"""Live notifications: stored per recipient first, then pushed to the user's WebSocket group."""

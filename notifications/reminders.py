@@ -1,0 +1,135 @@
+"""Reminders (督促) for tasks left waiting: first the approver, later their superior.
+
+Run periodically (`python manage.py send_reminders` from cron, or Celery beat). A `ReminderSent`
+row per slot and level makes each reminder go out once, even if two runs overlap.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from notifications import services
+from notifications.models import ReminderSent
+from org.models import Post, User
+from org.services import current_posts
+from workflow.models import Slot, SlotKind, SlotStatus
+
+logger = logging.getLogger(__name__)
+
+REMINDED_KINDS = (SlotKind.APPROVE, SlotKind.CONSULT)
+
+
+@dataclass
+class ReminderRun:
+    reminded: int = 0
+    escalated: int = 0
+    no_superior: int = 0
+
+
+def _post_of(user: User, department_name: str) -> Post | None:
+    """The post a slot was resolved from (by its department), else the user's primary post."""
+    posts = list(current_posts().filter(user=user).select_related("department", "position"))
+    for post in posts:
+        if department_name and post.department.full_name == department_name:
+            return post
+    return next((p for p in posts if p.is_primary), posts[0] if posts else None)
+
+
+def superior_of(user: User, department_name: str = "") -> User | None:
+    """The holder of the highest-ranked position above the user's in the same department, or
+    else in its parent department; None if there is nobody."""
+    post = _post_of(user, department_name)
+    if post is None:
+        return None
+    for department in (post.department, post.department.parent):
+        if department is None:
+            continue
+        above = (
+            current_posts()
+            .filter(department=department, position__rank__gt=post.position.rank)
+            .exclude(user=user)
+            .select_related("user")
+            .order_by("-position__rank", "user__username")
+            .first()
+        )
+        if above is not None:
+            return above.user
+    return None
+
+
+def _claim(slot_id: int, level: int) -> bool:
+    _, created = ReminderSent.objects.get_or_create(slot_id=slot_id, level=level)
+    return created
+
+
+def send_due_reminders(now: datetime | None = None) -> ReminderRun:
+    now = now or timezone.now()
+    remind_before = now - timedelta(hours=settings.REMINDER_AFTER_HOURS)
+    escalate_before = now - timedelta(hours=settings.ESCALATE_AFTER_HOURS)
+    slots = list(
+        Slot.objects.filter(
+            status=SlotStatus.OPEN,
+            kind__in=REMINDED_KINDS,
+            opened_at__isnull=False,
+            opened_at__lte=remind_before,
+        )
+        .select_related("stage__route", "assignee")
+        .order_by("opened_at", "pk")
+    )
+    done = set(
+        ReminderSent.objects.filter(slot_id__in=[s.pk for s in slots]).values_list(
+            "slot_id", "level"
+        )
+    )
+    run = ReminderRun()
+    for slot in slots:
+        opened_at = slot.opened_at
+        if opened_at is None:  # filtered out above; for the type checker
+            continue
+        hours = int((now - opened_at).total_seconds() // 3600)
+        document_id = slot.stage.route.document_id
+        data = {"hours": hours, "stage": slot.stage.name, "kind": slot.kind}
+        if (slot.pk, ReminderSent.Level.REMINDER) not in done:
+            with transaction.atomic():
+                if _claim(slot.pk, ReminderSent.Level.REMINDER):
+                    services.notify(
+                        "reminder",
+                        [slot.assignee_id],
+                        document_id=document_id,
+                        task=slot.pk,
+                        data=data,
+                    )
+                    run.reminded += 1
+        if opened_at <= escalate_before and ((slot.pk, ReminderSent.Level.ESCALATION) not in done):
+            with transaction.atomic():
+                if not _claim(slot.pk, ReminderSent.Level.ESCALATION):
+                    continue
+                superior = superior_of(slot.assignee, slot.department_name)
+                if superior is None:
+                    logger.warning("no superior to escalate slot %s to", slot.pk)
+                    run.no_superior += 1
+                    continue
+                rows = services.notify(
+                    "reminder.escalated",
+                    [superior.pk],
+                    document_id=document_id,
+                    task=slot.pk,
+                    data={
+                        **data,
+                        "assignee": str(slot.assignee),
+                        "assignee_username": slot.assignee.username,
+                    },
+                )
+                if rows:
+                    run.escalated += 1
+                else:
+                    logger.warning(
+                        "superior %s may not see the document of slot %s", superior.pk, slot.pk
+                    )
+    return run

@@ -1,0 +1,247 @@
+"""Notifications: write a row per recipient, push it to the user's group after commit, e-mail
+those who are not connected.
+
+Every state change of this app is one function here, called alike by the workflow hooks, the
+reminders, the API and the WebSocket consumer.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any, TypedDict
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from documents.access import can_view, visible_documents
+from documents.models import Document
+from notifications import presence
+from notifications.models import Notification, NotificationPreference
+from org.models import User
+from workflow.hooks import WorkflowEvent
+
+logger = logging.getLogger(__name__)
+
+REPLAY_LIMIT = 500
+
+
+class NotificationFrame(TypedDict):
+    """What a client receives for a notification; the row's `data` keys are added beside these
+    (they never override them): e.g. kind/stage (task.*), reason, number, hours, assignee."""
+
+    id: int
+    type: str
+    document: int | None
+    title: str | None
+    task: int | None
+    created: str
+    read: bool
+
+
+def group_name(user_id: int) -> str:
+    return f"user.{user_id}"
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+
+def on_workflow_event(event: WorkflowEvent) -> None:
+    """The workflow.hooks listener; hooks already calls it after the action committed."""
+    notify(
+        event.type,
+        event.user_ids,
+        document_id=event.document_id,
+        task=event.slot_id,
+        data=event.data,
+    )
+
+
+def notify(
+    type_: str,
+    user_ids: Iterable[int],
+    *,
+    document_id: int | None = None,
+    task: int | None = None,
+    data: dict[str, Any] | None = None,
+) -> list[Notification]:
+    """One row per recipient who may see the document now; pushed and mailed after commit."""
+    document = None
+    if document_id is not None:
+        document = Document.objects.filter(pk=document_id).first()
+        if document is None:
+            logger.warning("notification %s for a missing document %s", type_, document_id)
+            return []
+    users = User.objects.filter(pk__in=set(user_ids), is_active=True).order_by("pk")
+    recipients = [u for u in users if document is None or can_view(u, document)]
+    if not recipients:
+        return []
+    with transaction.atomic():
+        rows = [
+            Notification.objects.create(
+                recipient=user, type=type_, document=document, task=task, data=dict(data or {})
+            )
+            for user in recipients
+        ]
+        transaction.on_commit(lambda: deliver(rows))
+    return rows
+
+
+def deliver(rows: Sequence[Notification]) -> None:
+    """Push each row to its recipient's group, then e-mail the recipients who are offline."""
+    for row in rows:
+        push(row.recipient_id, row.pk)
+    send_offline_emails(rows)
+
+
+def push(user_id: int, notification_id: int) -> None:
+    """Tell every connection of the user (in any server process) that a row is waiting.
+
+    Only the id travels: the consumer loads the row and re-checks access before sending it.
+    A failed push loses nothing, the client gets the row on its next (re)connect.
+    """
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(
+            group_name(user_id), {"type": "notify", "id": notification_id}
+        )
+    except Exception:
+        logger.exception("could not push notification %s to user %s", notification_id, user_id)
+
+
+def mark_read(user: User, ids: Sequence[int] | None = None, up_to: int | None = None) -> int:
+    """Mark the user's notifications read: the listed ids, or every one up to an id."""
+    rows = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    if ids is not None:
+        rows = rows.filter(pk__in=list(ids))
+    elif up_to is not None:
+        rows = rows.filter(pk__lte=up_to)
+    else:
+        return 0
+    return rows.update(read_at=timezone.now())
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def visible_notifications(user: User) -> QuerySet[Notification]:
+    """The user's rows about documents the user may see now (access is checked at read time)."""
+    return (
+        Notification.objects.filter(recipient=user)
+        .filter(Q(document__isnull=True) | Q(document__in=visible_documents(user).values("pk")))
+        .select_related("document")
+    )
+
+
+def unread_count(user: User) -> int:
+    return visible_notifications(user).filter(read_at__isnull=True).count()
+
+
+def to_frame(row: Notification) -> dict[str, Any]:
+    document = row.document
+    core: NotificationFrame = {
+        "id": row.pk,
+        "type": row.type,
+        "document": row.document_id,
+        "title": document.title if document is not None else None,
+        "task": row.task,
+        "created": row.created.isoformat(),
+        "read": row.read_at is not None,
+    }
+    return {**(row.data if isinstance(row.data, dict) else {}), **core}
+
+
+def missed(user: User, since: int, limit: int = REPLAY_LIMIT) -> tuple[list[dict[str, Any]], bool]:
+    """The frames after `since`, oldest first: the newest `limit` of them; and whether more were
+    left out."""
+    newest = list(visible_notifications(user).filter(pk__gt=since).order_by("-pk")[: limit + 1])
+    truncated = len(newest) > limit
+    return [to_frame(row) for row in reversed(newest[:limit])], truncated
+
+
+def live_frame(user: User, notification_id: int) -> dict[str, Any] | None:
+    """The frame for a pushed row, or None if it is not the user's or its document is hidden."""
+    row = (
+        Notification.objects.filter(pk=notification_id, recipient=user)
+        .select_related("document")
+        .first()
+    )
+    if row is None:
+        return None
+    if row.document is not None and not can_view(user, row.document):
+        return None
+    return to_frame(row)
+
+
+# --- e-mail -----------------------------------------------------------------------------------
+
+# type: (subject word, first line of the body); types not listed here are never e-mailed.
+EMAIL_TEXTS: dict[str, tuple[str, str]] = {
+    "task.assigned": ("決裁依頼", "決裁の依頼が届いています。"),
+    "post_review.assigned": ("後閲依頼", "後閲の依頼が届いています。"),
+    "task.cancelled": ("依頼取消", "決裁の依頼が取り消されました。"),
+    "document.sent_back": ("差戻し", "文書が差し戻されました。"),
+    "document.decided": ("決裁完了", "文書が決裁されました。"),
+    "document.rejected": ("却下", "文書が却下されました。"),
+    "document.withdrawn": ("取下げ", "文書が取り下げられました。"),
+    "comment.added": ("コメント", "文書にコメントが追加されました。"),
+    "reminder": ("督促", "処理を待っている決裁があります。"),
+    "reminder.escalated": ("未処理報告", "部下の方の決裁が長く処理されていません。"),
+}
+
+
+def wants_email(user: User) -> bool:
+    choice = (
+        NotificationPreference.objects.filter(user=user)
+        .values_list("email_when_offline", flat=True)
+        .first()
+    )
+    return True if choice is None else bool(choice)
+
+
+def email_text(row: Notification) -> tuple[str, str] | None:
+    texts = EMAIL_TEXTS.get(row.type)
+    if texts is None:
+        return None
+    word, first_line = texts
+    document = row.document
+    title = document.title if document is not None else ""
+    subject = f"【電子決裁】{word}: {title}" if title else f"【電子決裁】{word}"
+    data = row.data if isinstance(row.data, dict) else {}
+    lines = [f"{row.recipient} 様", "", first_line, ""]
+    if document is not None:
+        lines.append(f"件名: {document.title}")
+        if document.number:
+            lines.append(f"文書番号: {document.number}")
+    labels = {"stage": "段階", "reason": "理由", "assignee": "担当者", "hours": "経過時間"}
+    for key, label in labels.items():
+        if data.get(key) not in (None, ""):
+            suffix = " 時間" if key == "hours" else ""
+            lines.append(f"{label}: {data[key]}{suffix}")
+    if document is not None:
+        lines += ["", f"文書: /documents/{document.pk}/"]
+    lines += ["", "このメールは電子決裁システムから自動で送信されています。"]
+    return subject.replace("\n", " ")[:200], "\n".join(lines)
+
+
+def send_offline_emails(rows: Sequence[Notification]) -> None:
+    """E-mail each recipient who is not connected and has not turned e-mail off; a failure is
+    logged and does not stop the others."""
+    for row in rows:
+        try:
+            user = row.recipient
+            text = email_text(row)
+            if text is None or not user.email:
+                continue
+            if presence.is_connected(user.pk) or not wants_email(user):
+                continue
+            send_mail(text[0], text[1], None, [user.email])
+            Notification.objects.filter(pk=row.pk).update(emailed_at=timezone.now())
+        except Exception:
+            logger.exception("could not e-mail notification %s", row.pk)
