@@ -10,6 +10,7 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+
 from config.websocket_origin import OriginOrBearer  # noqa: E402
 from config.websockets import websocket_urlpatterns  # noqa: E402
 

@@ -355,9 +355,10 @@ def test_the_record_cover_shows_the_route_and_a_stamp_box_per_approver(demo_org,
 
     document_id = draft()
     tanaka = client("tanaka")
-    preview = b"".join(tanaka.get(f"/api/v1/documents/{document_id}/record.pdf").streaming_content)
+    url = f"/api/v1/documents/{document_id}/record.pdf"
+    preview = b"".join(tanaka.get(url).streaming_content)  # type: ignore[attr-defined]
     submit(document_id)
-    record = b"".join(tanaka.get(f"/api/v1/documents/{document_id}/record.pdf").streaming_content)
+    record = b"".join(tanaka.get(url).streaming_content)  # type: ignore[attr-defined]
     # The draft's cover already showed the planned route; built again at submission from the
     # route's rows (deterministic: same people, same day, same bytes).
     assert record == preview
