@@ -58,8 +58,14 @@ def _not_editable(document: Document) -> DocumentError:
     )
 
 
-def _lock(document_id: int) -> Document:
-    return Document.objects.select_for_update().get(pk=document_id)
+def lock_document(document_id: int) -> Document:
+    """The document row, locked until the end of the transaction; 404 if it is gone."""
+    try:
+        return Document.objects.select_for_update().get(pk=document_id)
+    except Document.DoesNotExist:
+        raise DocumentError(
+            "not_found", _("No such document."), status.HTTP_404_NOT_FOUND
+        ) from None
 
 
 def _check_editable(user: User, document: Document) -> None:
@@ -156,7 +162,7 @@ def _open_version(document: Document, user: User) -> DocumentVersion:
 
 @transaction.atomic
 def update_document(user: User, document_id: int, fields: Mapping[str, Any]) -> Document:
-    document = _lock(document_id)
+    document = lock_document(document_id)
     _check_editable(user, document)
     _open_version(document, user)
     _apply_fields(document, fields)
@@ -176,7 +182,7 @@ def add_attachments(
     stored = blobs.store(prepared)
     try:
         with transaction.atomic():
-            document = _lock(document_id)
+            document = lock_document(document_id)
             _check_editable(user, document)  # again, under the lock: it may have been submitted
             version = _open_version(document, user)
             existing = version.attachments.aggregate(total=Sum("size"))["total"] or 0
@@ -194,7 +200,7 @@ def add_attachments(
 
 @transaction.atomic
 def remove_attachment(user: User, document_id: int, attachment_id: int) -> None:
-    document = _lock(document_id)
+    document = lock_document(document_id)
     _check_editable(user, document)
     current = document.versions.get(number=document.version)
     try:

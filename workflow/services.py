@@ -25,7 +25,7 @@ from viewflow.workflow.status import STATUS
 from api.errors import ApiError
 from documents.models import AccessReason, Document, DocumentAccess, Status
 from documents.records import ensure_record
-from documents.services import freeze_version
+from documents.services import freeze_version, lock_document
 from org import roles
 from org.models import User
 from workflow import hooks, progression
@@ -126,15 +126,6 @@ def _write_route(document: Document, planned: PlannedRoute) -> Route:
     return route
 
 
-def _lock_document(document_id: int) -> Document:
-    try:
-        return Document.objects.select_for_update().get(pk=document_id)
-    except Document.DoesNotExist:
-        raise WorkflowError(
-            "not_found", _("No such document."), status.HTTP_404_NOT_FOUND
-        ) from None
-
-
 @contextmanager
 def _process_lock(route: Route) -> Iterator[None]:
     """viewflow's lock on the route's process; a busy lock becomes a 409 the client may retry."""
@@ -183,7 +174,7 @@ def submit(
     readers: Sequence[User] = (),
 ) -> Route:
     """起案: send a draft (or a withdrawn document) on its route; resubmit a sent-back one."""
-    document = _lock_document(document_id)
+    document = lock_document(document_id)
     if document.drafter_id != user.pk:
         raise _forbidden(_("Only the drafter can submit this document."))
     if document.status == Status.SENT_BACK:
