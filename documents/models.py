@@ -282,3 +282,49 @@ class DocumentAccess(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} → {self.document_id} ({self.reason})"
+
+
+class RevisionKind(models.TextChoices):
+    SIGNATURE = "signature", _("Signature")
+    TIMESTAMP = "timestamp", _("Document timestamp")
+
+
+class RecordRevision(models.Model):
+    """One incremental revision appended to a frozen version's decision record.
+
+    The record only ever grows: each approval appends its annotations and a signature, the
+    decision a document timestamp. `sha256` names the whole file after this revision, so every
+    earlier state stays retrievable, and `DocumentVersion.record_sha256` names the latest.
+    """
+
+    version = models.ForeignKey(
+        DocumentVersion, on_delete=models.PROTECT, related_name="record_revisions"
+    )
+    seq = models.PositiveIntegerField()
+    kind = models.CharField(max_length=16, choices=RevisionKind.choices)
+    previous_sha256 = models.CharField(max_length=64)
+    sha256 = models.CharField(max_length=64)
+    size = models.BigIntegerField()
+    # The person who used the position key, and the absent person they acted for (代決).
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    on_behalf_of = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    field_name = models.CharField(max_length=64, blank=True)
+    reason = models.CharField(max_length=200, blank=True)
+    key_id = models.CharField(max_length=64, blank=True)
+    certificate_serial = models.CharField(max_length=64, blank=True)
+    timestamp = models.DateTimeField(null=True, blank=True)
+    annotations = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["version", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "seq"], name="record_revision_seq")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.version} r{self.seq} {self.kind}"

@@ -15,7 +15,7 @@ from typing import Any
 from django.db import transaction
 
 from documents.models import Document
-from workflow.models import Slot
+from workflow.models import Annotation, Slot
 
 logger = logging.getLogger(__name__)
 
@@ -118,5 +118,20 @@ def document_withdrawn(document: Document, reason: str) -> None:
     _emit(
         WorkflowEvent(
             "document.withdrawn", document.pk, None, _participants(document), {"reason": reason}
+        )
+    )
+
+
+def comment_added(annotation: Annotation) -> None:
+    """A mark on the record: the others on the document hear of it (not its author)."""
+    document = annotation.document
+    others = tuple(pk for pk in _participants(document) if pk != annotation.author_id)
+    _emit(
+        WorkflowEvent(
+            "comment.added",
+            document.pk,
+            annotation.slot_id,
+            others,
+            {"annotation": annotation.pk, "kind": annotation.kind, "page": annotation.page},
         )
     )

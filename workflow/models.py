@@ -389,3 +389,52 @@ class NumberCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.department_id} FY{self.fiscal_year}: {self.last}"
+
+
+class AnnotationKind(models.TextChoices):
+    HIGHLIGHT = "highlight", _("Highlight")
+    NOTE = "note", _("Sticky note")
+    FREETEXT = "freetext", _("Comment")
+    INK = "ink", _("Pen")
+
+
+class Annotation(models.Model):
+    """A mark an approver made on the decision record while their task was open (赤ペン).
+
+    Kept as a row until the approver acts; the action writes it into the record as a real PDF
+    annotation under their signature (`revision` is then set) and it can no longer change.
+    """
+
+    document = models.ForeignKey(
+        "documents.Document", on_delete=models.CASCADE, related_name="annotations"
+    )
+    version = models.ForeignKey(
+        "documents.DocumentVersion", on_delete=models.PROTECT, related_name="annotations"
+    )
+    slot = models.ForeignKey(Slot, on_delete=models.PROTECT, related_name="annotations")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="annotations"
+    )
+    page = models.PositiveIntegerField()  # 1-based, in the record
+    kind = models.CharField(max_length=16, choices=AnnotationKind.choices)
+    rects: models.JSONField[list[list[float]], list[list[float]]] = models.JSONField(default=list)
+    strokes: models.JSONField[list[list[list[float]]], list[list[list[float]]]] = (
+        models.JSONField(default=list)
+    )
+    text = models.TextField(blank=True)
+    color = models.CharField(max_length=7, default="#ffeb3b")
+    created_at = models.DateTimeField(auto_now_add=True)
+    revision = models.ForeignKey(
+        "documents.RecordRevision",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["document", "page", "id"]
+        indexes = [models.Index(fields=["document", "version"], name="annotation_document")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on {self.document_id} p{self.page} by {self.author_id}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from workflow import api
+from workflow import annotations_api, api
 
 urlpatterns = [
     path(
@@ -13,6 +13,16 @@ urlpatterns = [
     path("v1/documents/<int:document_id>/route", api.RouteView.as_view(), name="route"),
     path(
         "v1/documents/<int:document_id>/skip-stage", api.SkipStageView.as_view(), name="skip-stage"
+    ),
+    path(
+        "v1/documents/<int:document_id>/annotations",
+        annotations_api.AnnotationListView.as_view(),
+        name="annotations",
+    ),
+    path(
+        "v1/documents/<int:document_id>/annotations/<int:annotation_id>",
+        annotations_api.AnnotationDetailView.as_view(),
+        name="annotation",
     ),
     path("v1/tasks", api.TaskListView.as_view(), name="tasks"),
     path("v1/tasks/bulk-approve", api.BulkApproveView.as_view(), name="bulk-approve"),
