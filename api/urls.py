@@ -11,4 +11,5 @@ urlpatterns = [
     path("", include("documents.urls")),
     path("", include("workflow.urls")),
     path("", include("notifications.urls")),
+    path("", include("signing.urls")),
 ]

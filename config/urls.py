@@ -3,9 +3,12 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
 from config.health import healthz
+from signing.views import timestamp_view
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    # The internal RFC 3161 TSA for other tools (application/timestamp-query).
+    path("tsa/", timestamp_view, name="tsa"),
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
     path("api/", include("api.urls")),
     path("admin/", admin.site.urls),

@@ -34,7 +34,7 @@ def set_route_provider(provider: RouteProvider) -> None:
 def _route(document: Document) -> tuple[list[str], list[StampBox]]:
     if _route_provider is not None:
         return _route_provider(document)
-    return [], [StampBox(label="起案者", name=str(document.drafter))]
+    return [], [StampBox(label="起案者", name=str(document.drafter), key="drafter")]
 
 
 def _cover(document: Document, version: DocumentVersion) -> CoverInfo:
@@ -131,7 +131,12 @@ def ensure_record(version: DocumentVersion) -> DocumentVersion:
             for p in result.parts
         ],
         "stamps": [
-            {"index": r.index, "page": r.page, "rect": [r.x, r.y, r.width, r.height]}
+            {
+                "index": r.index,
+                "page": r.page,
+                "rect": [r.x, r.y, r.width, r.height],
+                "key": cover.stamp_boxes[r.index].key if r.index < len(cover.stamp_boxes) else "",
+            }
             for r in result.stamp_rects
         ],
     }

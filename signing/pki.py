@@ -374,6 +374,14 @@ class CertificateAuthority:
         with self._locked():
             return self._issue_into(key_id, meta, days)
 
+    def ensure_position(self, key_id: str, *, position: str, section: str) -> None:
+        """Issue the position certificate on first use; a no-op (one stat) afterwards."""
+        if self.cert_path(key_id).exists():
+            return
+        with self._locked():
+            if not self.cert_path(key_id).exists():
+                self.issue_position(key_id, position=position, section=section)
+
     def issue_personal(
         self,
         key_id: str,

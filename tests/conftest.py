@@ -6,6 +6,8 @@ when DATABASE_URL / REDIS_URL are set as in CI, against the real PostgreSQL and 
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +24,14 @@ from org.models import User
 def pytest_configure(config: pytest.Config) -> None:
     # The production hasher costs ~0.3 s a password; seeding nine demo users per test adds up.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # One internal CA for the whole run, outside the project's var/ (approvals sign with it).
+    # Tests of the PKI itself use the `pki` fixture of tests/signing for a fresh one.
+    settings.SIGNING_PKI_DIR = Path(tempfile.mkdtemp(prefix="ekessai-test-pki-"))
+    settings.SIGNING_KEY_PASSPHRASE = "test passphrase, not a secret"
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(settings.SIGNING_PKI_DIR, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

@@ -10,6 +10,11 @@ from workflow.resolution import PlannedRoute, RouteError
 ROLE_SUFFIX = {StageRole.CONSULT: "（合議）", StageRole.DECIDE: "（決裁）"}
 
 
+def stamp_key(stage_index: int, slot_order: int) -> str:
+    """Names a stamp box by stage and slot position, which a send-back's new round keeps."""
+    return f"{stage_index}:{slot_order}"
+
+
 def _label(position: str, role: str) -> str:
     return f"{position}{ROLE_SUFFIX.get(StageRole(role), '')}"
 
@@ -18,7 +23,7 @@ def _from_rows(document: Document) -> tuple[list[str], list[StampBox]] | None:
     route = document.routes.exclude(status=RouteStatus.WITHDRAWN).first()
     if route is None:
         return None
-    lines, boxes = [], [StampBox(label="起案者", name=str(document.drafter))]
+    lines, boxes = [], [StampBox(label="起案者", name=str(document.drafter), key="drafter")]
     for stage in route.stages.prefetch_related("slots__assignee", "slots__on_behalf_of"):
         slots = [
             s
@@ -34,21 +39,26 @@ def _from_rows(document: Document) -> tuple[list[str], list[StampBox]] | None:
             lines.append(f"{stage.index + 1}. {stage.name} {name}")
             if stage.mode != StageMode.CIRCULATION:
                 boxes.append(
-                    StampBox(label=_label(slot.position_name or stage.name, stage.role), name=name)
+                    StampBox(
+                        label=_label(slot.position_name or stage.name, stage.role),
+                        name=name,
+                        key=stamp_key(stage.index, slot.order),
+                    )
                 )
     return lines, boxes
 
 
 def _from_plan(document: Document, planned: PlannedRoute) -> tuple[list[str], list[StampBox]]:
-    lines, boxes = [], [StampBox(label="起案者", name=str(document.drafter))]
+    lines, boxes = [], [StampBox(label="起案者", name=str(document.drafter), key="drafter")]
     for index, stage in enumerate(planned.stages, start=1):
-        for slot in stage.slots:
+        for order, slot in enumerate(stage.slots):
             lines.append(f"{index}. {stage.name} {slot.user}")
             if stage.mode != StageMode.CIRCULATION:
                 boxes.append(
                     StampBox(
                         label=_label(slot.position_name or stage.name, stage.role),
                         name=str(slot.user),
+                        key=stamp_key(index - 1, order),
                     )
                 )
     return lines, boxes
@@ -65,4 +75,4 @@ def route_for_cover(document: Document) -> tuple[list[str], list[StampBox]]:
     except RouteError:
         # No route applies yet (or a post is vacant): the draft's cover shows the drafter only;
         # submission reports the problem.
-        return [], [StampBox(label="起案者", name=str(document.drafter))]
+        return [], [StampBox(label="起案者", name=str(document.drafter), key="drafter")]

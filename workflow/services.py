@@ -28,7 +28,7 @@ from documents.records import ensure_record
 from documents.services import freeze_version, lock_document
 from org import roles
 from org.models import User
-from workflow import hooks, progression
+from workflow import hooks, progression, sealing
 from workflow.flows import ApprovalFlow
 from workflow.models import (
     ActionKind,
@@ -294,6 +294,7 @@ def approve(user: User, slot_id: int, comment: str = "") -> Slot:
             if slot.on_behalf_of is not None:
                 _post_review_for(slot)
             _run_task(_task_of(slot))
+        sealing.seal_action(route, slot, user, "approve")
     return slot
 
 
@@ -340,6 +341,7 @@ def send_back(user: User, slot_id: int, reason: str, to: str | int = "drafter") 
             to=to,
         )
         _run_task(_task_of(slot))
+        sealing.seal_action(route, slot, user, "send_back")
         hooks.document_sent_back(route.document, reason)
     return route
 
@@ -360,6 +362,7 @@ def reject(user: User, slot_id: int, reason: str) -> Route:
             on_behalf_of=slot.on_behalf_of,
         )
         _run_task(_task_of(slot))
+        sealing.seal_action(route, slot, user, "reject")
         hooks.document_rejected(route.document, reason)
     return route
 

@@ -22,6 +22,8 @@ class StampBox:
 
     label: str
     name: str = ""
+    # Who signs into this box (e.g. "2:0" = stage 2, slot 0), kept in the record's layout.
+    key: str = ""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,241 @@
+"""Every approval signs the decision record; the decision adds B-LTA (issue 5, end to end).
+
+A ¥3,200,000 contract goes suzuki → sato → ito (合議) → takahashi (決裁) through the API, with
+marks made on the way. The record must then carry one signature per approver and a document
+timestamp; pdfsig, pyHanko's own validator and ours must agree that it is intact and trusted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import subprocess
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.utils import timezone
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
+
+from documents.models import Document, RecordRevision, RevisionKind
+from org.models import Absence, User
+from signing.signer import validation_context
+from storage import get_store, key_for
+from tests.workflow.test_approval_flow import META, act, approve_all, client, submit, task_for
+from workflow.models import Annotation
+
+pytestmark = pytest.mark.django_db
+
+ROOT = Path(__file__).resolve().parents[2]
+TESTDATA = ROOT.parent / "shared" / "testdata" / "pdfs"
+ARTIFACTS = ROOT / "tests" / "artifacts" / "signed_record"
+
+
+def draft_with_pdf(amount: int = 3_200_000) -> int:
+    with (TESTDATA / "pdflatex-4-pages.pdf").open("rb") as pdf:
+        response = client("tanaka").post(
+            "/api/v1/documents",
+            {"meta": json.dumps({**META, "amount": amount}), "attachments": [pdf]},
+            format="multipart",
+        )
+    assert response.status_code == 201, response.content
+    return int(response.json()["id"])
+
+
+def record_bytes(document_id: int) -> bytes:
+    document = Document.objects.get(pk=document_id)
+    version = document.versions.get(number=document.version)
+    with get_store().open(key_for(version.record_sha256)) as reader:
+        return bytes(reader.read())
+
+
+def mark(username: str, document_id: int, **body: Any) -> Any:
+    return client(username).post(
+        f"/api/v1/documents/{document_id}/annotations", body, format="json"
+    )
+
+
+def pdfsig(data: bytes, tmp_path: Path) -> str:
+    path = tmp_path / "record.pdf"
+    path.write_bytes(data)
+    result = subprocess.run(["pdfsig", str(path)], capture_output=True, text=True, check=False)
+    return result.stdout + result.stderr
+
+
+@pytest.fixture
+def decided(demo_org: None) -> int:
+    document_id = draft_with_pdf()
+    submit(document_id)
+    highlight = mark(
+        "suzuki",
+        document_id,
+        page=2,
+        kind="highlight",
+        rects=[[72, 700, 300, 714]],
+        color="#ffeb3b",
+        text="金額を確認",
+    )
+    assert highlight.status_code == 201, highlight.content
+    note = mark(
+        "suzuki", document_id, page=1, kind="note", rects=[[500, 600, 520, 620]], text="契約期間は？"
+    )
+    assert note.status_code == 201, note.content
+    approve_all(document_id, "suzuki")
+    ink = mark(
+        "sato",
+        document_id,
+        page=2,
+        kind="ink",
+        strokes=[[[100, 500], [150, 520], [200, 500]]],
+        color="#d32f2f",
+    )
+    assert ink.status_code == 201, ink.content
+    approve_all(document_id, "sato", "ito", "takahashi")
+    return document_id
+
+
+def test_each_approval_signs_and_the_decision_adds_a_document_timestamp(decided: int) -> None:
+    document = Document.objects.get(pk=decided)
+    assert document.status == "decided" and document.number
+    revisions = list(RecordRevision.objects.filter(version__document=document).order_by("seq"))
+    assert [r.kind for r in revisions] == [RevisionKind.SIGNATURE] * 4 + [RevisionKind.TIMESTAMP]
+    assert [r.reason for r in revisions[:4]] == [
+        "承認 総務課係長",
+        "承認 総務課長",
+        "合議 財政課長",
+        "決裁 総務部長",
+    ]
+    assert [r.actor.username for r in revisions[:4] if r.actor] == [
+        "suzuki",
+        "sato",
+        "ito",
+        "takahashi",
+    ]
+    assert revisions[0].annotations == 2 and revisions[1].annotations == 1
+    # The decider's revision also stamps the document number on the cover.
+    assert revisions[3].annotations == 1
+    assert all(r.timestamp is not None for r in revisions[:4])
+    version = document.versions.get(number=document.version)
+    assert version.record_sha256 == revisions[-1].sha256
+    # Each revision extends the previous file byte for byte.
+    for earlier, later in zip(revisions, revisions[1:], strict=False):
+        assert later.previous_sha256 == earlier.sha256
+
+
+def test_pdfsig_reports_every_signature_valid(decided: int, tmp_path: Path) -> None:
+    out = pdfsig(record_bytes(decided), tmp_path)
+    assert out.count("Signature is Valid") == 5, out
+    assert "Invalid" not in out and "not" not in out.replace("Not total document signed", ""), out
+
+
+def test_pyhanko_trusts_every_signature_and_accepts_the_last(decided: int) -> None:
+    reader = PdfFileReader(io.BytesIO(record_bytes(decided)))
+    signatures: list[EmbeddedPdfSignature] = [
+        s for s in reader.embedded_signatures if s.sig_object_type == "/Sig"
+    ]
+    assert len(signatures) == 4
+    vc = validation_context()
+    for sig in signatures:
+        status = validate_pdf_signature(sig, vc, skip_diff=True)
+        assert status.intact and status.valid and status.trusted, sig.field_name
+    # pyHanko's default difference policy: after the last approval only DSS and a timestamp.
+    last = validate_pdf_signature(signatures[-1], validation_context())
+    assert last.bottom_line, last.pretty_print_details()
+    del asyncio
+
+
+def test_our_validator_reports_the_marks_as_annotations(decided: int) -> None:
+    response = client("tanaka").get(f"/api/v1/documents/{decided}/verification")
+    assert response.status_code == 200
+    report = response.json()
+    assert report["valid"], report
+    sigs = [s for s in report["signatures"] if s["kind"] == "signature"]
+    assert [s["role"] for s in sigs] == ["総務課係長", "総務課長", "財政課長", "総務部長"]
+    assert [s["signer"] for s in sigs] == ["鈴木 花子", "佐藤 誠", "伊藤 直子", "高橋 明"]
+    # Later marks (sato's pen, the number stamp) are annotations for the earlier signatures.
+    assert [s["modification"] for s in sigs] == ["annotations", "annotations", "annotations", "none"]
+    assert all(s["intact"] and s["trusted"] and s["timestamp"]["valid"] for s in sigs)
+    assert report["signatures"][-1]["kind"] == "document_timestamp"
+
+
+def test_marks_become_part_of_the_signed_record(decided: int) -> None:
+    annotations = Annotation.objects.filter(document_id=decided)
+    assert annotations.count() == 3
+    assert all(a.revision_id is not None for a in annotations)
+    listed = client("ito").get(f"/api/v1/documents/{decided}/annotations").json()["results"]
+    assert {a["kind"] for a in listed} == {"highlight", "note", "ink"}
+    assert all(a["signed"] for a in listed)
+    first = annotations.filter(author__username="suzuki").first()
+    assert first is not None
+    gone = client("suzuki").delete(f"/api/v1/documents/{decided}/annotations/{first.pk}")
+    assert gone.status_code == 409
+
+
+def test_the_seals_render_on_the_cover(decided: int, tmp_path: Path) -> None:
+    path = tmp_path / "record.pdf"
+    path.write_bytes(record_bytes(decided))
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        ["pdftoppm", "-r", "110", "-f", "1", "-l", "1", "-png", str(path), str(ARTIFACTS / "cover")],
+        check=True,
+    )
+    from PIL import Image
+
+    (png,) = sorted(ARTIFACTS.glob("cover*.png"))
+    image = Image.open(png).convert("RGB")
+    red = sum(
+        1
+        for r, g, b in image.getdata()  # type: ignore[misc]
+        if r > 170 and g < 90 and b < 90
+    )
+    # Four red seals (and the red number stamp) are many red pixels; a blank cover has none.
+    assert red > 2000, red
+
+
+def test_a_deputy_signs_with_their_own_post_for_the_absent_decider(demo_org: None) -> None:
+    sato = User.objects.get(username="sato")
+    now = timezone.now()
+    Absence.objects.create(
+        user=sato, starts_at=now - timedelta(hours=1), ends_at=now + timedelta(days=1), reason="出張"
+    )
+    document_id = draft_with_pdf(500_000)
+    submit(document_id)
+    approve_all(document_id, "suzuki", "yamamoto")
+    revision = RecordRevision.objects.filter(
+        version__document_id=document_id, kind=RevisionKind.SIGNATURE
+    ).order_by("seq")
+    assert [r.reason for r in revision] == ["承認 総務課係長", "代決 総務課長補佐（総務課長）"]
+    deputy = revision.last()
+    assert deputy is not None and deputy.on_behalf_of == sato
+    # sato's 後閲 signs invisibly after the decision and keeps the record valid.
+    response = act("sato", document_id)
+    assert response.status_code == 200, response.content
+    report = client("sato").get(f"/api/v1/documents/{document_id}/verification").json()
+    assert report["valid"], report
+    assert report["signatures"][-1]["reason"] == "後閲 総務課長"
+
+
+def test_marking_needs_an_open_task_and_a_well_formed_mark(demo_org: None) -> None:
+    document_id = draft_with_pdf(500_000)
+    submit(document_id)
+    assert mark("sato", document_id, page=1, kind="note", rects=[[1, 1, 2, 2]], text="x").status_code == 403
+    bad = [
+        {"page": 0, "kind": "note", "rects": [[1, 1, 2, 2]], "text": "x"},
+        {"page": 1, "kind": "scribble", "rects": [[1, 1, 2, 2]]},
+        {"page": 1, "kind": "highlight", "rects": [[1, 1, 2]]},
+        {"page": 1, "kind": "highlight", "rects": [[1, 1, 2, "x"]]},
+        {"page": 1, "kind": "note", "rects": [[1, 1, 2, 2]], "text": "  "},
+        {"page": 1, "kind": "ink", "strokes": [[[1, 1]]]},
+        {"page": 1, "kind": "highlight", "rects": [[1, 1, 2, 2]], "color": "red"},
+        {"page": 999, "kind": "highlight", "rects": [[1, 1, 2, 2]]},
+    ]
+    for body in bad:
+        response = mark("suzuki", document_id, **body)
+        assert response.status_code == 400, (body, response.content)
+        assert response.json()["error"]["message"]
+    assert not Annotation.objects.exists()
+    task_for("suzuki", document_id)

@@ -1,0 +1,188 @@
+"""Every action on a task seals the record: the actor's marks, then their signature.
+
+The approval actions (workflow.services) call :func:`seal_action` inside their transaction, after
+the task is closed and the flow has moved, so the decider's signature covers the document number
+stamped on the cover, and the decision adds validation data and a document timestamp (B-LTA).
+
+The signature is made with the key of the actor's post (職責): CN 「総務課長」, OU the section.
+A deputy deciding for an absent superior (代決) signs with their own post's key; the reason says
+for whom, 「代決 総務課長補佐（総務課長）」. The red seal goes into the stamp box the cover sheet
+drew for the slot; actions without a box of their own (供覧, 後閲, 差戻し, 否決, a second
+round's approval of a box already sealed) sign invisibly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.utils import timezone
+
+from documents.models import Document, DocumentVersion, Status
+from documents.records import ensure_record
+from org.models import Post, User
+from org.services import current_posts
+from signing.markup import Mark
+from signing.records import SealRequest, seal
+from signing.seal import format_date
+from signing.signer import Box
+from workflow import annotations
+from workflow.cover import stamp_key
+from workflow.models import Annotation, Route, Slot, SlotKind, StageRole
+
+VERBS = {
+    "approve": "承認",
+    "decide": "決裁",
+    "consult": "合議",
+    "circulate": "供覧",
+    "post_review": "後閲",
+    "send_back": "差戻し",
+    "reject": "否決",
+}
+BOXED = {"approve", "decide", "consult"}
+NUMBER_MARK_RECT = (330.0, 792.0, 585.0, 834.0)  # top right of the cover's first page
+
+
+def enabled() -> bool:
+    # The workflow benchmark measures unsigned steps; nothing else turns this off.
+    return bool(getattr(settings, "SIGN_APPROVALS", True))
+
+
+def title(department_name: str, position_name: str) -> str:
+    """総務課 + 課長 → 総務課長; 総務部 + 部長 → 総務部長; 市長室 + 副市長 → 市長室副市長."""
+    unit = department_name.split()[-1] if department_name.split() else ""
+    if unit and position_name and unit[-1] == position_name[0]:
+        return unit + position_name[1:]
+    return unit + position_name
+
+
+def _post_for(actor: User, slot: Slot) -> Post | None:
+    posts = list(current_posts().filter(user=actor).select_related("department", "position"))
+
+    def score(post: Post) -> tuple[bool, bool, bool]:
+        same_department = post.department.full_name == slot.department_name
+        same_position = slot.on_behalf_of_id is None and post.position.name == slot.position_name
+        return (same_department and same_position, same_department, post.is_primary)
+
+    return max(posts, key=score) if posts else None
+
+
+def _signer(actor: User, slot: Slot) -> tuple[str, str, str]:
+    """(key id, CN, OU) of the certificate `actor` signs with for `slot`."""
+    post = _post_for(actor, slot)
+    if post is None:
+        # Someone without a post (an added reader from outside the chart) signs as a person.
+        return f"person-{actor.pk}", str(actor), ""
+    return (
+        f"post-{post.department_id}-{post.position_id}",
+        title(post.department.full_name, post.position.name),
+        post.department.full_name,
+    )
+
+
+def _verb(slot: Slot, action: str, decided: bool) -> str:
+    if action in ("send_back", "reject"):
+        return action
+    if slot.kind == SlotKind.CIRCULATE:
+        return "circulate"
+    if slot.kind == SlotKind.POST_REVIEW:
+        return "post_review"
+    if slot.kind == SlotKind.CONSULT:
+        return "consult"
+    if decided or slot.stage.role == StageRole.DECIDE:
+        return "decide"
+    return "approve"
+
+
+def _box(version: DocumentVersion, slot: Slot) -> tuple[str, Box] | None:
+    key = stamp_key(slot.stage.index, slot.order)
+    for stamp in version.record_layout.get("stamps", []):
+        if stamp.get("key") == key:
+            field_prefix = f"seal-{key.replace(':', '-')}-"
+            if version.record_revisions.filter(field_name__startswith=field_prefix).exists():
+                return None  # sealed in an earlier round: the box shows that seal
+            x, y, width, height = stamp["rect"]
+            return f"{field_prefix}{slot.pk}", (stamp["page"] - 1, x, y, x + width, y + height)
+    return None
+
+
+def _rgb(color: str) -> tuple[int, int, int]:
+    value = color.lstrip("#")
+    return int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16)
+
+
+def _mark(annotation: Annotation, author: str, stage: str) -> Mark:
+    return Mark(
+        page=annotation.page - 1,
+        kind=annotation.kind,
+        rects=[(r[0], r[1], r[2], r[3]) for r in annotation.rects],
+        strokes=[[(p[0], p[1]) for p in stroke] for stroke in annotation.strokes],
+        text=annotation.text,
+        color=_rgb(annotation.color),
+        author=author,
+        subject=stage,
+        created=annotation.created_at,
+        name=f"ekessai-annotation-{annotation.pk}",
+    )
+
+
+def _number_mark(document: Document) -> Mark:
+    decided = timezone.localdate(document.decided_at) if document.decided_at else None
+    day = format_date(decided) if decided else ""
+    return Mark(
+        page=0,
+        kind="freetext",
+        rects=[NUMBER_MARK_RECT],
+        text=f"文書番号 {document.number}\n決裁日 {day}",
+        color=(200, 30, 30),
+        author="電子決裁システム",
+        subject="決裁",
+        created=document.decided_at or dt.datetime.now(dt.UTC),
+        name=f"ekessai-number-{document.pk}",
+    )
+
+
+def seal_action(route: Route, slot: Slot, actor: User, action: str) -> None:
+    """Write `actor`'s marks and signature for their action on `slot` into the record."""
+    if not enabled():
+        return
+    document = Document.objects.get(pk=route.document_id)
+    version = ensure_record(document.versions.get(number=route.document_version))
+    # Only a blocking approval can decide; a 後閲 after the decision must not decide again.
+    decided = (
+        action == "approve"
+        and slot.kind in (SlotKind.APPROVE, SlotKind.CONSULT)
+        and document.status == Status.DECIDED
+    )
+    verb = _verb(slot, action, decided)
+    key_id, position, section = _signer(actor, slot)
+    if slot.on_behalf_of is not None and verb in ("approve", "decide", "consult"):
+        absent = title(slot.department_name, slot.position_name) or str(slot.on_behalf_of)
+        reason = f"代決 {position}（{absent}）"
+    else:
+        reason = f"{VERBS[verb]} {position}"
+    boxed = _box(version, slot) if verb in BOXED else None
+    field_name, box = boxed if boxed else (f"sig-{slot.pk}", None)
+    pending = annotations.pending_for(slot)
+    author = f"{actor}（{position}）"
+    marks = [_mark(a, author, slot.stage.name) for a in pending]
+    if decided:
+        marks.append(_number_mark(document))
+    revisions = seal(
+        version,
+        SealRequest(
+            key_id=key_id,
+            position=position,
+            section=section,
+            reason=reason,
+            signer_name=str(actor),
+            field_name=field_name,
+            box=box,
+            marks=marks,
+            actor_id=actor.pk,
+            on_behalf_of_id=slot.on_behalf_of_id,
+            finalize=decided,
+        ),
+    )
+    if pending:
+        Annotation.objects.filter(pk__in=[a.pk for a in pending]).update(revision=revisions[0])
