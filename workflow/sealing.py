@@ -19,12 +19,12 @@ from django.conf import settings
 from django.utils import timezone
 
 from documents.models import Document, DocumentVersion, Status
+from documents.record.cover import japanese_date
 from documents.records import ensure_record
 from org.models import Post, User
 from org.services import current_posts
 from signing.markup import Mark
 from signing.records import SealRequest, seal
-from signing.seal import format_date
 from signing.signer import Box
 from workflow import annotations
 from workflow.cover import stamp_key
@@ -40,7 +40,7 @@ VERBS = {
     "reject": "否決",
 }
 BOXED = {"approve", "decide", "consult"}
-NUMBER_MARK_RECT = (330.0, 792.0, 585.0, 834.0)  # top right of the cover's first page
+NUMBER_MARK_RECT = (400.0, 797.0, 585.0, 835.0)  # top right of the cover, beside the title
 
 
 def enabled() -> bool:
@@ -56,20 +56,22 @@ def title(department_name: str, position_name: str) -> str:
     return unit + position_name
 
 
-def _post_for(actor: User, slot: Slot) -> Post | None:
+def _post_for(actor: User, department_name: str, position_name: str = "") -> Post | None:
+    """The post `actor` acts from: the one the slot was resolved from, else one in the same
+    department (a deputy's own post), else their primary post."""
     posts = list(current_posts().filter(user=actor).select_related("department", "position"))
 
     def score(post: Post) -> tuple[bool, bool, bool]:
-        same_department = post.department.full_name == slot.department_name
-        same_position = slot.on_behalf_of_id is None and post.position.name == slot.position_name
+        same_department = post.department.full_name == department_name
+        same_position = bool(position_name) and post.position.name == position_name
         return (same_department and same_position, same_department, post.is_primary)
 
     return max(posts, key=score) if posts else None
 
 
-def _signer(actor: User, slot: Slot) -> tuple[str, str, str]:
-    """(key id, CN, OU) of the certificate `actor` signs with for `slot`."""
-    post = _post_for(actor, slot)
+def _signer(actor: User, department_name: str, position_name: str = "") -> tuple[str, str, str]:
+    """(key id, CN, OU) of the certificate `actor` signs with."""
+    post = _post_for(actor, department_name, position_name)
     if post is None:
         # Someone without a post (an added reader from outside the chart) signs as a person.
         return f"person-{actor.pk}", str(actor), ""
@@ -94,15 +96,14 @@ def _verb(slot: Slot, action: str, decided: bool) -> str:
     return "approve"
 
 
-def _box(version: DocumentVersion, slot: Slot) -> tuple[str, Box] | None:
-    key = stamp_key(slot.stage.index, slot.order)
+def _box(version: DocumentVersion, key: str, pk: int) -> tuple[str, Box] | None:
     for stamp in version.record_layout.get("stamps", []):
         if stamp.get("key") == key:
             field_prefix = f"seal-{key.replace(':', '-')}-"
             if version.record_revisions.filter(field_name__startswith=field_prefix).exists():
                 return None  # sealed in an earlier round: the box shows that seal
             x, y, width, height = stamp["rect"]
-            return f"{field_prefix}{slot.pk}", (stamp["page"] - 1, x, y, x + width, y + height)
+            return f"{field_prefix}{pk}", (stamp["page"] - 1, x, y, x + width, y + height)
     return None
 
 
@@ -128,13 +129,12 @@ def _mark(annotation: Annotation, author: str, stage: str) -> Mark:
 
 def _number_mark(document: Document) -> Mark:
     decided = timezone.localdate(document.decided_at) if document.decided_at else None
-    day = format_date(decided) if decided else ""
     return Mark(
         page=0,
         kind="freetext",
         rects=[NUMBER_MARK_RECT],
-        text=f"文書番号 {document.number}\n決裁日 {day}",
-        color=(200, 30, 30),
+        text=f"文書番号 {document.number}\n決裁日 {japanese_date(decided, '')}",
+        color=(255, 236, 236),
         author="電子決裁システム",
         subject="決裁",
         created=document.decided_at or dt.datetime.now(dt.UTC),
@@ -155,13 +155,17 @@ def seal_action(route: Route, slot: Slot, actor: User, action: str) -> None:
         and document.status == Status.DECIDED
     )
     verb = _verb(slot, action, decided)
-    key_id, position, section = _signer(actor, slot)
+    deputy = slot.on_behalf_of is not None
+    key_id, position, section = _signer(
+        actor, slot.department_name, "" if deputy else slot.position_name
+    )
     if slot.on_behalf_of is not None and verb in ("approve", "decide", "consult"):
         absent = title(slot.department_name, slot.position_name) or str(slot.on_behalf_of)
         reason = f"代決 {position}（{absent}）"
     else:
         reason = f"{VERBS[verb]} {position}"
-    boxed = _box(version, slot) if verb in BOXED else None
+    key = stamp_key(slot.stage.index, slot.order)
+    boxed = _box(version, key, slot.pk) if verb in BOXED else None
     field_name, box = boxed if boxed else (f"sig-{slot.pk}", None)
     pending = annotations.pending_for(slot)
     author = f"{actor}（{position}）"
@@ -186,3 +190,27 @@ def seal_action(route: Route, slot: Slot, actor: User, action: str) -> None:
     )
     if pending:
         Annotation.objects.filter(pk__in=[a.pk for a in pending]).update(revision=revisions[0])
+
+
+def seal_submission(route: Route, drafter: User) -> None:
+    """起案: the drafter's seal in the first box binds them to the record they submit."""
+    if not enabled():
+        return
+    document = Document.objects.select_related("department").get(pk=route.document_id)
+    version = ensure_record(document.versions.get(number=route.document_version))
+    key_id, position, section = _signer(drafter, document.department.full_name)
+    boxed = _box(version, "drafter", version.number)
+    field_name, box = boxed if boxed else (f"draft-{version.number}", None)
+    seal(
+        version,
+        SealRequest(
+            key_id=key_id,
+            position=position,
+            section=section,
+            reason=f"起案 {position}",
+            signer_name=str(drafter),
+            field_name=field_name,
+            box=box,
+            actor_id=drafter.pk,
+        ),
+    )

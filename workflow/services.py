@@ -193,6 +193,7 @@ def submit(
     history(route, ActionKind.SUBMIT, user, template=route.template_code)
     ApprovalFlow.start.run(route=route)
     ensure_record(version)
+    sealing.seal_submission(route, user)
     return Route.objects.get(pk=route.pk)
 
 
@@ -219,6 +220,9 @@ def _resubmit(user: User, document: Document) -> Route:
         # The flow continues with the stage that sent it back (progression._sent_back).
         _run_task(task)
     ensure_record(version)
+    if not version.record_revisions.exists():
+        # A revised version has a new record: the drafter seals it as at the first submission.
+        sealing.seal_submission(route, user)
     return Route.objects.get(pk=route.pk)
 
 
