@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "workflow",
     "notifications",
     "signing",
+    "audit",
     "frontend",
 ]
 
