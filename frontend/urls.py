@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from frontend import views
+from frontend import document_pages, views
 
 app_name = "frontend"
 
@@ -16,4 +16,13 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("settings/tokens/", views.tokens, name="tokens"),
+    path("documents/new/", document_pages.document_new, name="document_new"),
+    path("documents/<int:document_id>/", document_pages.document, name="document"),
+    path("documents/<int:document_id>/edit/", document_pages.document_edit, name="document_edit"),
+    path(
+        "documents/<int:document_id>/route-panel/",
+        document_pages.route_panel,
+        name="route_panel",
+    ),
+    path("verify/", document_pages.verify, name="verify"),
 ]

@@ -13,12 +13,34 @@ from django.views.decorators.http import require_http_methods
 
 from api.models import ApiToken, TokenScope
 from api.tokens import create_token, revoke_token
+from documents.querying import SearchSerializer
+from frontend import inbox, strings
 from org.auth import user_of
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "frontend/home.html", {"post": user_of(request).primary_post})
+    """The inbox: my tasks, my drafts, my submitted documents, and a search."""
+    user = user_of(request)
+    form = SearchSerializer(data={"q": request.GET.get("q", "")})
+    query = ""
+    results = None
+    if form.is_valid() and form.validated_data.get("q", "").strip():
+        query = form.validated_data["q"].strip()
+        results = inbox.search_results(user, {"q": query})
+    return render(
+        request,
+        "frontend/home.html",
+        {
+            "post": user.primary_post,
+            "tasks": inbox.open_tasks(user),
+            "drafts": inbox.drafts(user),
+            "submitted": inbox.submitted(user),
+            "query": query,
+            "results": results,
+            "strings": strings.inbox(),
+        },
+    )
 
 
 @login_required

@@ -1,0 +1,132 @@
+// Acting on the document: approve (with the comment), send back (to whom, why), reject, withdraw.
+// Each asks first, saying what will happen; the result and the new route show at once.
+import { announce, api, confirmDialog, format } from "../common.js";
+
+export class Actions {
+  constructor(workspace) {
+    this.ws = workspace;
+    this.t = workspace.t;
+    this.config = workspace.config;
+    document.addEventListener("click", (event) => {
+      const button = event.target.closest("[data-action]");
+      if (button && document.getElementById("route-panel").contains(button)) {
+        this.run(button.dataset.action, button);
+      }
+    });
+  }
+
+  get status() {
+    return document.getElementById("action-status");
+  }
+
+  approveButton() {
+    return document.querySelector('#route-panel [data-action="approve"]');
+  }
+
+  async run(action, button) {
+    const t = this.t;
+    const title = this.ws.title;
+    const task = button && button.dataset.task;
+    let request = null;
+    if (action === "approve") {
+      const comment = (document.getElementById("act-comment") || { value: "" }).value.trim();
+      const kind = button.dataset.kind;
+      const answer = await confirmDialog({
+        title: t.approveTitle[kind] || t.approveTitle.approve,
+        message:
+          format(t.approveMessage[kind] || t.approveMessage.approve, { title }) +
+          (button.dataset.final ? " " + t.decidesMessage : "") +
+          (comment ? " " + format(t.withComment, { comment }) : ""),
+        confirm: button.textContent.trim(),
+        cancel: t.cancel,
+      });
+      if (answer) {
+        request = [`/api/v1/tasks/${task}/approve`, { comment }, t.approved[kind] || t.approved.approve];
+      }
+    } else if (action === "send-back") {
+      const options = [...document.querySelectorAll("#send-back-targets option")].map((o) => [o.value, o.textContent]);
+      const answer = await confirmDialog({
+        title: t.sendBackTitle,
+        message: format(t.sendBackMessage, { title }),
+        confirm: t.sendBack,
+        cancel: t.cancel,
+        fields: [
+          { name: "to", label: t.sendBackTo, type: "select", options },
+          { name: "reason", label: t.reason, type: "textarea", required: true },
+        ],
+      });
+      if (answer) {
+        request = [`/api/v1/tasks/${task}/send-back`, { to: answer.to, reason: answer.reason }, t.sentBack];
+      }
+    } else if (action === "reject") {
+      const answer = await confirmDialog({
+        title: t.rejectTitle,
+        message: format(t.rejectMessage, { title }),
+        confirm: t.reject,
+        cancel: t.cancel,
+        danger: true,
+        fields: [{ name: "reason", label: t.reason, type: "textarea", required: true }],
+      });
+      if (answer) {
+        request = [`/api/v1/tasks/${task}/reject`, { reason: answer.reason }, t.rejected];
+      }
+    } else if (action === "withdraw") {
+      const answer = await confirmDialog({
+        title: t.withdrawTitle,
+        message: format(t.withdrawMessage, { title }),
+        confirm: t.withdraw,
+        cancel: t.cancel,
+        danger: true,
+        fields: [{ name: "reason", label: t.reason, type: "textarea" }],
+      });
+      if (answer) {
+        request = [`/api/v1/documents/${this.config.document}/withdraw`, { reason: answer.reason }, t.withdrawn];
+      }
+    }
+    if (!request) {
+      return;
+    }
+    const [url, body, done] = request;
+    for (const b of document.querySelectorAll("#route-panel [data-action]")) {
+      b.disabled = true;
+    }
+    announce(this.status, t.working);
+    try {
+      await api("POST", url, body, { fallback: t.failed });
+    } catch (error) {
+      announce(this.status, error.message, "error");
+      for (const b of document.querySelectorAll("#route-panel [data-action]")) {
+        b.disabled = false;
+      }
+      return;
+    }
+    await this.refresh(done);
+  }
+
+  // Re-reads the route panel (route, history, what I may do now) without reloading the record.
+  async refresh(message) {
+    try {
+      const response = await fetch(this.config.routePanel, { credentials: "same-origin" });
+      const html = await response.text();
+      const fresh = new DOMParser().parseFromString(html, "text/html").getElementById("route-panel");
+      document.getElementById("route-panel").replaceWith(fresh);
+    } catch (error) {
+      // The action itself succeeded; only the panel could not be re-read.
+    }
+    const region = document.getElementById("action-status") || document.getElementById("comment-status");
+    let target = region;
+    if (!target) {
+      target = document.createElement("p");
+      target.id = "action-status";
+      target.className = "status ok";
+      target.setAttribute("role", "status");
+      document.getElementById("route-panel").prepend(target);
+    }
+    announce(target, message, "ok");
+    target.classList.add("done-banner");
+    if (!document.getElementById("route-panel").dataset.task) {
+      this.ws.marks.closeTask();
+    }
+    this.ws.verification.reset();
+  }
+}

@@ -1,0 +1,71 @@
+// The decision record as the panes draw it: server page images at once (PDFium, a few fixed
+// widths), and pdf.js once the record has arrived, for sharp pages at any zoom and selectable text.
+
+const IMAGE_WIDTHS = [160, 320, 480, 800, 1200, 1600, 2400];
+
+export class RecordSource {
+  constructor(config) {
+    this.config = config;
+    this.pdf = null; // a PDFDocumentProxy once loaded
+    this.pdfjs = null; // the pdf.js module
+    this.loading = null;
+    this.listeners = [];
+    this.pages = new Map();
+  }
+
+  imageUrl(page, cssWidth) {
+    const wanted = cssWidth * Math.min(window.devicePixelRatio || 1, 3);
+    const width = IMAGE_WIDTHS.find((w) => w >= wanted) || IMAGE_WIDTHS[IMAGE_WIDTHS.length - 1];
+    const base = this.config.pageImage.replace(/\/0$/, "/" + page);
+    return `${base}?width=${width}`;
+  }
+
+  thumbnailUrl(page) {
+    return this.config.pageImage.replace(/\/0$/, "/" + page) + "?width=160";
+  }
+
+  onReady(listener) {
+    this.listeners.push(listener);
+  }
+
+  // Starts loading pdf.js and the record; resolves with the document, or null if it cannot be
+  // shown by pdf.js (the panes then keep the server's images).
+  load() {
+    if (!this.loading) {
+      this.loading = this.#load();
+    }
+    return this.loading;
+  }
+
+  async #load() {
+    try {
+      const pdfjs = await import(this.config.pdfjs);
+      pdfjs.GlobalWorkerOptions.workerSrc = this.config.pdfjsWorker;
+      const task = pdfjs.getDocument({
+        url: this.config.record,
+        withCredentials: true,
+        // Only the wasm-free build is vendored (frontend/static/frontend/vendor/pdfjs/README.md).
+        useWasm: false,
+        enableXfa: false,
+        verbosity: 0,
+      });
+      this.pdf = await task.promise;
+      this.pdfjs = pdfjs;
+      for (const listener of this.listeners) {
+        listener(this.pdf);
+      }
+      return this.pdf;
+    } catch (error) {
+      // The images stay; the reason goes to the console for whoever debugs it.
+      console.warn("pdf.js could not open the record; showing page images", error);
+      return null;
+    }
+  }
+
+  getPage(number) {
+    if (!this.pages.has(number)) {
+      this.pages.set(number, this.pdf.getPage(number));
+    }
+    return this.pages.get(number);
+  }
+}

@@ -1,0 +1,183 @@
+"""What the review workspace shows of a document: the record's parts and page boxes, the route,
+the history, and what the signed-in person may do now. Reads only; actions go through the API.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from api.errors import ApiError
+from documents.access import can_edit
+from documents.models import Attachment, AttachmentKind, Document, DocumentVersion, Status
+from documents.records import ensure_record
+from frontend.pagesizes import page_boxes
+from org.models import User
+from storage import StorageUnavailable
+from workflow.models import (
+    HistoryEntry,
+    Route,
+    RouteStatus,
+    Slot,
+    SlotKind,
+    SlotStatus,
+    StageMode,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Part:
+    """A stretch of the record: the cover sheet, or one attachment."""
+
+    key: str
+    label: str
+    first_page: int  # 1-based, in the record
+    page_count: int
+    attachment_id: int | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "label": self.label,
+            "first": self.first_page,
+            "count": self.page_count,
+            "attachment": self.attachment_id,
+        }
+
+
+@dataclass
+class RecordView:
+    version: DocumentVersion
+    pages: int = 0
+    size: int | None = None
+    parts: list[Part] = field(default_factory=list)
+    boxes: list[list[float]] = field(default_factory=list)
+    error: str = ""
+
+
+def current_version(document: Document) -> DocumentVersion:
+    return document.versions.get(number=document.version)
+
+
+def record_view(document: Document) -> RecordView:
+    version = current_version(document)
+    try:
+        version = ensure_record(version)
+    except (ApiError, StorageUnavailable) as exc:
+        return RecordView(version=version, error=str(getattr(exc, "detail", exc)))
+    except Exception:
+        logger.exception("record of document %s could not be built", document.pk)
+        return RecordView(version=version, error=_("The record could not be built."))
+    attachments = {a.pk: a for a in version.attachments.all()}
+    layout = version.record_layout or {}
+    pages = version.record_pages or 0
+    cover = int(layout.get("cover_pages") or 0) or (pages if not layout.get("parts") else 1)
+    parts = [Part("cover", _("Cover sheet"), 1, cover)]
+    for index, part in enumerate(layout.get("parts") or []):
+        count = int(part.get("page_count") or 0)
+        if part.get("first_page") is None or count <= 0:
+            continue  # embedded as a file attachment: listed on the cover, no pages of its own
+        attachment = attachments.get(part.get("attachment_id"))
+        label = attachment.filename if attachment else _("Attachment %(n)d") % {"n": index + 1}
+        parts.append(
+            Part(
+                f"a{part.get('attachment_id')}",
+                label,
+                int(part["first_page"]),
+                count,
+                attachment.pk if attachment else None,
+            )
+        )
+    return RecordView(
+        version=version,
+        pages=pages,
+        size=version.record_size,
+        parts=parts,
+        boxes=page_boxes(version.record_sha256) if version.record_sha256 else [],
+    )
+
+
+def attachments(version: DocumentVersion) -> list[Attachment]:
+    return list(version.attachments.order_by("position"))
+
+
+def latest_route(document: Document) -> Route | None:
+    return (
+        Route.objects.filter(document=document)
+        .prefetch_related("stages__slots__assignee", "stages__slots__on_behalf_of")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+def history(document: Document) -> list[HistoryEntry]:
+    return list(
+        HistoryEntry.objects.filter(document=document)
+        .select_related("actor", "on_behalf_of")
+        .order_by("at", "id")
+    )
+
+
+def my_task(user: User, document: Document) -> Slot | None:
+    return (
+        Slot.objects.filter(
+            stage__route__document=document,
+            stage__route__status=RouteStatus.IN_PROGRESS,
+            assignee=user,
+            status=SlotStatus.OPEN,
+        )
+        .select_related("stage__route", "on_behalf_of")
+        .order_by("-id")
+        .first()
+    )
+
+
+def send_back_targets(task: Slot) -> list[tuple[str, str]]:
+    """Where an approver may send the document back: the drafter, or an earlier approval stage."""
+    targets = [("drafter", _("The drafter"))]
+    for stage in task.stage.route.stages.all():
+        if stage.index < task.stage.index and stage.mode != StageMode.CIRCULATION:
+            targets.append((str(stage.index), stage.name))
+    return targets
+
+
+def is_final(task: Slot) -> bool:
+    """Whether approving this task decides the document (no approval stage after it)."""
+    if task.kind != SlotKind.APPROVE:
+        return False
+    later = [
+        s
+        for s in task.stage.route.stages.all()
+        if s.index > task.stage.index and s.mode != StageMode.CIRCULATION
+    ]
+    return not later
+
+
+@dataclass
+class Permissions:
+    act: bool  # approve / agree / mark read, with a comment
+    decide: bool  # send back and reject (approvers and consulted departments)
+    annotate: bool
+    withdraw: bool
+    edit: bool
+
+
+def permissions(user: User, document: Document, task: Slot | None) -> Permissions:
+    blocking = task is not None and task.kind in (SlotKind.APPROVE, SlotKind.CONSULT)
+    return Permissions(
+        act=task is not None and task.kind != SlotKind.REVISE,
+        decide=blocking,
+        annotate=task is not None and task.kind != SlotKind.REVISE,
+        withdraw=document.drafter_id == user.pk
+        and document.status in (Status.IN_REVIEW, Status.SENT_BACK),
+        edit=can_edit(user, document),
+    )
+
+
+def is_pdf(attachment: Attachment) -> bool:
+    return attachment.kind == AttachmentKind.PDF
