@@ -13,7 +13,7 @@ import datetime as dt
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import Any, BinaryIO, cast
 
 from documents.models import DocumentVersion, RecordRevision, RevisionKind
 from storage import get_store, key_for
@@ -44,11 +44,11 @@ class SealRequest:
     finalize: bool = False  # the decision: validation data and a document timestamp
 
 
-def _spool() -> IO[bytes]:
-    return tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES, mode="w+b")  # noqa: SIM115
+def _spool() -> BinaryIO:
+    return cast(BinaryIO, tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES, mode="w+b"))
 
 
-def _read_current(version: DocumentVersion) -> IO[bytes]:
+def _read_current(version: DocumentVersion) -> BinaryIO:
     source = _spool()
     with get_store().open(key_for(version.record_sha256)) as reader:
         while chunk := reader.read(1024 * 1024):
@@ -57,7 +57,7 @@ def _read_current(version: DocumentVersion) -> IO[bytes]:
     return source
 
 
-def _store(stream: IO[bytes]) -> tuple[str, int]:
+def _store(stream: BinaryIO) -> tuple[str, int]:
     size = stream.seek(0, 2)
     stream.seek(0)
     info = get_store().put(stream, length=size, content_type="application/pdf")
@@ -81,7 +81,7 @@ def seal(version: DocumentVersion, request: SealRequest) -> list[RecordRevision]
     previous = version.record_sha256
     revisions: list[RecordRevision] = []
     with _read_current(version) as source:
-        current: IO[bytes] = source
+        current: BinaryIO = source
         marked = None
         if request.marks:
             marked = _spool()
@@ -171,4 +171,3 @@ def revision_summary(revision: RecordRevision) -> dict[str, Any]:
         "timestamp": timestamp.isoformat() if timestamp else None,
         "annotations": revision.annotations,
     }
-

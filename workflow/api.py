@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from documents.api import visible_document
 from org.auth import user_of
 from org.models import User
+from security.stepup import require_recent_second_factor
 from workflow import services
 from workflow.models import Route, RouteStage, Slot, SlotStatus
 from workflow.resolution import PlannedRoute
@@ -226,6 +227,7 @@ def _slot_response(slot_id: int) -> Response:
 class ApproveView(APIView):
     @extend_schema(request=CommentSerializer, summary="Approve (agree, mark read, post-review)")
     def post(self, request: Request, task_id: int) -> Response:
+        require_recent_second_factor(request)  # approving signs: step-up (security.stepup)
         form = CommentSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         services.approve(user_of(request), task_id, form.validated_data["comment"])
@@ -273,6 +275,7 @@ class SkipStageView(APIView):
 class BulkApproveView(APIView):
     @extend_schema(request=BulkSerializer, summary="Approve many tasks; a result per task")
     def post(self, request: Request) -> Response:
+        require_recent_second_factor(request)  # approving signs: step-up (security.stepup)
         form = BulkSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         results = services.bulk_approve(

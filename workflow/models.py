@@ -418,8 +418,8 @@ class Annotation(models.Model):
     page = models.PositiveIntegerField()  # 1-based, in the record
     kind = models.CharField(max_length=16, choices=AnnotationKind.choices)
     rects: models.JSONField[list[list[float]], list[list[float]]] = models.JSONField(default=list)
-    strokes: models.JSONField[list[list[list[float]]], list[list[list[float]]]] = (
-        models.JSONField(default=list)
+    strokes: models.JSONField[list[list[list[float]]], list[list[list[float]]]] = models.JSONField(
+        default=list
     )
     text = models.TextField(blank=True)
     color = models.CharField(max_length=7, default="#ffeb3b")

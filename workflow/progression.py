@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.utils import timezone
 
+from audit import services as audit
 from documents.models import AccessReason, DocumentAccess, Status
 from org.models import User
 from workflow import hooks
@@ -38,7 +39,7 @@ def history(
     on_behalf_of: User | None = None,
     **details: object,
 ) -> None:
-    HistoryEntry.objects.create(
+    entry = HistoryEntry.objects.create(
         document=route.document,
         document_version=route.document_version,
         action=action,
@@ -48,6 +49,21 @@ def history(
         stage_name=slot.stage.name if slot else str(details.pop("stage", "")),
         comment=comment,
         details=details,
+    )
+    # The same action in the tamper-evident audit trail, in the same transaction.
+    audit.record(
+        f"workflow.{action}",
+        actor=actor,
+        on_behalf_of=on_behalf_of,
+        document=route.document_id,
+        version=route.document_version,
+        data={
+            "history": entry.pk,
+            "slot": slot.pk if slot else None,
+            "stage": entry.stage_name,
+            "comment": comment,
+            **details,
+        },
     )
 
 

@@ -14,21 +14,31 @@ round's approval of a box already sealed) sign invisibly.
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from rest_framework import status
 
+from api.errors import ApiError
 from documents.models import Document, DocumentVersion, Status
 from documents.record.cover import japanese_date
 from documents.records import ensure_record
 from org.models import Post, User
 from org.services import current_posts
-from signing.markup import Mark
-from signing.records import SealRequest, seal
-from signing.signer import Box
-from workflow import annotations
+from signing.markup import Mark, MarkupFailed
+from signing.pki import PKIError
+from signing.records import RecordNotReady, SealRequest, seal
+from signing.signer import Box, SigningFailed
+from signing.tsa import TimestampUnavailable
+from workflow import marks
 from workflow.cover import stamp_key
 from workflow.models import Annotation, Route, Slot, SlotKind, StageRole
+
+logger = logging.getLogger(__name__)
 
 VERBS = {
     "approve": "承認",
@@ -41,6 +51,34 @@ VERBS = {
 }
 BOXED = {"approve", "decide", "consult"}
 NUMBER_MARK_RECT = (400.0, 797.0, 585.0, 835.0)  # top right of the cover, beside the title
+
+
+@contextmanager
+def _refusing_on_failure() -> Iterator[None]:
+    """A seal that cannot be made fails the whole action: the caller's transaction rolls back,
+    the task stays open and the previous signed record stays current."""
+    try:
+        yield
+    except TimestampUnavailable as exc:
+        logger.warning("timestamp unavailable: %s", exc)
+        raise ApiError(
+            "timestamp_unavailable",
+            _(
+                "The time-stamping service did not answer, so nothing was signed or recorded. "
+                "Try again in a few minutes."
+            ),
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+        ) from exc
+    except (SigningFailed, PKIError, MarkupFailed, RecordNotReady) as exc:
+        logger.exception("the record could not be sealed")
+        raise ApiError(
+            "signing_failed",
+            _(
+                "The record could not be signed, so nothing was recorded. "
+                "Try again; if it happens again, tell the administrator."
+            ),
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+        ) from exc
 
 
 def enabled() -> bool:
@@ -167,27 +205,28 @@ def seal_action(route: Route, slot: Slot, actor: User, action: str) -> None:
     key = stamp_key(slot.stage.index, slot.order)
     boxed = _box(version, key, slot.pk) if verb in BOXED else None
     field_name, box = boxed if boxed else (f"sig-{slot.pk}", None)
-    pending = annotations.pending_for(slot)
+    pending = marks.pending_for(slot)
     author = f"{actor}（{position}）"
-    marks = [_mark(a, author, slot.stage.name) for a in pending]
+    to_write = [_mark(a, author, slot.stage.name) for a in pending]
     if decided:
-        marks.append(_number_mark(document))
-    revisions = seal(
-        version,
-        SealRequest(
-            key_id=key_id,
-            position=position,
-            section=section,
-            reason=reason,
-            signer_name=str(actor),
-            field_name=field_name,
-            box=box,
-            marks=marks,
-            actor_id=actor.pk,
-            on_behalf_of_id=slot.on_behalf_of_id,
-            finalize=decided,
-        ),
-    )
+        to_write.append(_number_mark(document))
+    with _refusing_on_failure():
+        revisions = seal(
+            version,
+            SealRequest(
+                key_id=key_id,
+                position=position,
+                section=section,
+                reason=reason,
+                signer_name=str(actor),
+                field_name=field_name,
+                box=box,
+                marks=to_write,
+                actor_id=actor.pk,
+                on_behalf_of_id=slot.on_behalf_of_id,
+                finalize=decided,
+            ),
+        )
     if pending:
         Annotation.objects.filter(pk__in=[a.pk for a in pending]).update(revision=revisions[0])
 
@@ -201,16 +240,17 @@ def seal_submission(route: Route, drafter: User) -> None:
     key_id, position, section = _signer(drafter, document.department.full_name)
     boxed = _box(version, "drafter", version.number)
     field_name, box = boxed if boxed else (f"draft-{version.number}", None)
-    seal(
-        version,
-        SealRequest(
-            key_id=key_id,
-            position=position,
-            section=section,
-            reason=f"起案 {position}",
-            signer_name=str(drafter),
-            field_name=field_name,
-            box=box,
-            actor_id=drafter.pk,
-        ),
-    )
+    with _refusing_on_failure():
+        seal(
+            version,
+            SealRequest(
+                key_id=key_id,
+                position=position,
+                section=section,
+                reason=f"起案 {position}",
+                signer_name=str(drafter),
+                field_name=field_name,
+                box=box,
+                actor_id=drafter.pk,
+            ),
+        )

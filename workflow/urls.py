@@ -1,6 +1,6 @@
 from django.urls import path
 
-from workflow import annotations_api, api
+from workflow import api, marks_api
 
 urlpatterns = [
     path(
@@ -16,12 +16,12 @@ urlpatterns = [
     ),
     path(
         "v1/documents/<int:document_id>/annotations",
-        annotations_api.AnnotationListView.as_view(),
+        marks_api.AnnotationListView.as_view(),
         name="annotations",
     ),
     path(
         "v1/documents/<int:document_id>/annotations/<int:annotation_id>",
-        annotations_api.AnnotationDetailView.as_view(),
+        marks_api.AnnotationDetailView.as_view(),
         name="annotation",
     ),
     path("v1/tasks", api.TaskListView.as_view(), name="tasks"),

@@ -8,6 +8,7 @@ timestamp; pdfsig, pyHanko's own validator and ours must agree that it is intact
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import subprocess
 from datetime import timedelta
@@ -80,7 +81,12 @@ def decided(demo_org: None) -> int:
     )
     assert highlight.status_code == 201, highlight.content
     note = mark(
-        "suzuki", document_id, page=1, kind="note", rects=[[500, 600, 520, 620]], text="契約期間は？"
+        "suzuki",
+        document_id,
+        page=1,
+        kind="note",
+        rects=[[500, 600, 520, 620]],
+        text="契約期間は？",
     )
     assert note.status_code == 201, note.content
     approve_all(document_id, "suzuki")
@@ -123,15 +129,15 @@ def test_each_approval_signs_and_the_decision_adds_a_document_timestamp(decided:
     version = document.versions.get(number=document.version)
     assert version.record_sha256 == revisions[-1].sha256
     # Each revision extends the previous file byte for byte.
-    for earlier, later in zip(revisions, revisions[1:], strict=False):
+    for earlier, later in itertools.pairwise(revisions):
         assert later.previous_sha256 == earlier.sha256
 
 
 def test_pdfsig_reports_every_signature_valid(decided: int, tmp_path: Path) -> None:
     out = pdfsig(record_bytes(decided), tmp_path)
-    # Five signatures (起案 and four approvals); poppler cannot check the fifth, an RFC 3161 document timestamp
-    # ("Unable to validate this type of signature"), which pyHanko checks below. pdfsig does not
-    # know our root, so it says nothing about trust.
+    # Five signatures (起案 and four approvals); poppler cannot check the sixth, an RFC 3161
+    # document timestamp ("Unable to validate this type of signature"), which pyHanko checks
+    # below. pdfsig does not know our root, so it says nothing about trust.
     assert out.count("Signature is Valid") == 5, out
     assert out.count("Signature #") == 6, out
     assert "Signature is Invalid" not in out and "Digest Mismatch" not in out, out
@@ -158,8 +164,20 @@ def test_our_validator_reports_the_marks_as_annotations(decided: int) -> None:
     report = response.json()
     assert report["valid"], report
     sigs = [s for s in report["signatures"] if s["kind"] == "signature"]
-    assert [s["role"] for s in sigs] == ["総務課主事", "総務課係長", "総務課長", "財政課長", "総務部長"]
-    assert [s["signer"] for s in sigs] == ["田中 一郎", "鈴木 花子", "佐藤 誠", "伊藤 直子", "高橋 明"]
+    assert [s["role"] for s in sigs] == [
+        "総務課主事",
+        "総務課係長",
+        "総務課長",
+        "財政課長",
+        "総務部長",
+    ]
+    assert [s["signer"] for s in sigs] == [
+        "田中 一郎",
+        "鈴木 花子",
+        "佐藤 誠",
+        "伊藤 直子",
+        "高橋 明",
+    ]
     # Later marks (the approvers' marks, the number stamp) are annotations for the earlier
     # signatures; after the decider's only validation data and a document timestamp follow.
     assert [s["modification"] for s in sigs] == ["annotations"] * 4 + ["none"]
@@ -185,7 +203,18 @@ def test_the_seals_render_on_the_cover(decided: int, tmp_path: Path) -> None:
     path.write_bytes(record_bytes(decided))
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     subprocess.run(
-        ["pdftoppm", "-r", "110", "-f", "1", "-l", "1", "-png", str(path), str(ARTIFACTS / "cover")],
+        [
+            "pdftoppm",
+            "-r",
+            "110",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            "-png",
+            str(path),
+            str(ARTIFACTS / "cover"),
+        ],
         check=True,
     )
     from PIL import Image
@@ -206,7 +235,10 @@ def test_a_deputy_signs_with_their_own_post_for_the_absent_decider(demo_org: Non
     sato = User.objects.get(username="sato")
     now = timezone.now()
     Absence.objects.create(
-        user=sato, starts_at=now - timedelta(hours=1), ends_at=now + timedelta(days=1), reason="出張"
+        user=sato,
+        starts_at=now - timedelta(hours=1),
+        ends_at=now + timedelta(days=1),
+        reason="出張",
     )
     document_id = draft_with_pdf(500_000)
     submit(document_id)
@@ -232,7 +264,10 @@ def test_a_deputy_signs_with_their_own_post_for_the_absent_decider(demo_org: Non
 def test_marking_needs_an_open_task_and_a_well_formed_mark(demo_org: None) -> None:
     document_id = draft_with_pdf(500_000)
     submit(document_id)
-    assert mark("sato", document_id, page=1, kind="note", rects=[[1, 1, 2, 2]], text="x").status_code == 403
+    assert (
+        mark("sato", document_id, page=1, kind="note", rects=[[1, 1, 2, 2]], text="x").status_code
+        == 403
+    )
     bad = [
         {"page": 0, "kind": "note", "rects": [[1, 1, 2, 2]], "text": "x"},
         {"page": 1, "kind": "scribble", "rects": [[1, 1, 2, 2]]},

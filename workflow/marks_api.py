@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from api.errors import ApiError
 from documents.api import visible_document
 from org.auth import user_of
-from workflow import annotations
+from workflow import marks
 from workflow.models import Annotation
 
 
@@ -51,7 +51,7 @@ class AnnotationSerializer(serializers.ModelSerializer[Annotation]):
 
 
 class AnnotationInputSerializer(serializers.Serializer):
-    """For the schema only: the service checks the body itself (see workflow.annotations)."""
+    """For the schema only: the service checks the body itself (see workflow.marks)."""
 
     page = serializers.IntegerField(min_value=1)
     kind = serializers.ChoiceField(choices=["highlight", "note", "freetext", "ink"])
@@ -77,7 +77,7 @@ class AnnotationListView(APIView):
         number = request.query_params.get("version")
         if number is not None and not number.isdigit():
             raise ApiError("invalid", _("version must be a whole number."))
-        rows = annotations.of_document(document, int(number) if number else None)
+        rows = marks.of_document(document, int(number) if number else None)
         return Response({"results": AnnotationSerializer(rows, many=True).data})
 
     @extend_schema(
@@ -88,7 +88,7 @@ class AnnotationListView(APIView):
     def post(self, request: Request, document_id: int) -> Response:
         document = visible_document(request, document_id)
         data: Any = request.data
-        annotation = annotations.create(user_of(request), document, data)
+        annotation = marks.create(user_of(request), document, data)
         return Response(AnnotationSerializer(annotation).data, status=status.HTTP_201_CREATED)
 
 
@@ -96,5 +96,5 @@ class AnnotationDetailView(APIView):
     @extend_schema(responses={204: None}, summary="Remove your own mark before you act")
     def delete(self, request: Request, document_id: int, annotation_id: int) -> Response:
         document = visible_document(request, document_id)
-        annotations.delete(user_of(request), document, annotation_id)
+        marks.delete(user_of(request), document, annotation_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
