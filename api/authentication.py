@@ -12,6 +12,7 @@ from rest_framework import exceptions
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from api.models import ApiToken, TokenScope
+from security.tokens import refusal as security_refusal
 
 if TYPE_CHECKING:  # importing DRF's views here would be circular: DRF imports this module
     from rest_framework.request import Request
@@ -33,6 +34,8 @@ class BearerTokenAuthentication(TokenAuthentication):
         user, auth_token = super().authenticate_credentials(token)
         if user.is_demo_account and not settings.DEMO_MODE:
             raise exceptions.AuthenticationFailed(_("Demo accounts are disabled."))
+        if reason := security_refusal(user, auth_token):  # a role that requires a second factor
+            raise exceptions.AuthenticationFailed(reason)
         now = timezone.now()
         last = auth_token.last_used
         if last is None or (now - last).total_seconds() > LAST_USED_RESOLUTION_SECONDS:

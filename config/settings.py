@@ -77,16 +77,25 @@ INSTALLED_APPS = [
     "signing",
     "audit",
     "frontend",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
+    "csp",
+    "security",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "security.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "security.middleware.SessionSecurityMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "api.errors.ApiErrorMiddleware",
@@ -179,7 +188,7 @@ ESCALATE_AFTER_HOURS = env.integer("ESCALATE_AFTER_HOURS", 72, minimum=1)
 
 # --- Authentication -------------------------------------------------------------------------------
 AUTH_USER_MODEL = "org.User"
-AUTHENTICATION_BACKENDS = ["org.auth.DemoAwareModelBackend"]
+AUTHENTICATION_BACKENDS = ["security.lockout.LockoutBackend", "org.auth.DemoAwareModelBackend"]
 LOGIN_URL = "frontend:login"
 LOGIN_REDIRECT_URL = "frontend:home"
 LOGOUT_REDIRECT_URL = "frontend:login"
@@ -211,6 +220,52 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": [
+# --- Security: second factors, step-up, idle sessions, lockout, CSP (security/) ---------------
+# Approving and signing need a second factor no older than this (step-up).
+MFA_STEP_UP_MINUTES = env.integer("MFA_STEP_UP_MINUTES", 15, minimum=1)
+# Whether a user with no second factor may approve at all. Off in demo mode (the demo users have
+# none); a role an administrator marks "MFA required" (security.RoleMfaPolicy) always needs one.
+MFA_STEP_UP_REQUIRES_DEVICE = env.boolean("MFA_STEP_UP_REQUIRES_DEVICE", not DEMO_MODE)
+# A browser session unused for this long is signed out (sliding; telework laptops left open).
+SESSION_IDLE_MINUTES = env.integer("SESSION_IDLE_MINUTES", 30, minimum=1)
+# Login lockout: failures per user name and per client address (an office shares one address
+# behind its NAT, hence the higher limit), counted over and locked for LOGIN_LOCKOUT_MINUTES.
+LOGIN_MAX_FAILURES_PER_USER = env.integer("LOGIN_MAX_FAILURES_PER_USER", 5, minimum=1)
+LOGIN_MAX_FAILURES_PER_IP = env.integer("LOGIN_MAX_FAILURES_PER_IP", 50, minimum=1)
+LOGIN_LOCKOUT_MINUTES = env.integer("LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
+# Reverse proxies in front of the application: the client address is taken from
+# X-Forwarded-For, this many entries from the right (0: REMOTE_ADDR itself).
+TRUSTED_PROXY_COUNT = env.integer("TRUSTED_PROXY_COUNT", 1 if PRODUCTION else 0, minimum=0)
+OTP_TOTP_ISSUER = env.string("MFA_ISSUER", "e-Kessai", hint="the name shown in authenticator apps")
+OTP_WEBAUTHN_RP_NAME = OTP_TOTP_ISSUER
+OTP_WEBAUTHN_RP_ID_CALLABLE = "security.webauthn.relying_party_id"
+# Browser origins that security keys are registered for; https, or http://localhost for trials.
+OTP_WEBAUTHN_ALLOWED_ORIGINS = env.strings(
+    "WEBAUTHN_ORIGINS",
+    [o for o in CSRF_TRUSTED_ORIGINS if o.startswith("https://")]
+    or ([f"https://{ALLOWED_HOSTS[0]}"] if PRODUCTION else ["http://localhost:8000"]),
+)
+# Security keys and passkeys are a second factor here, never a login on their own.
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "font-src": ["'self'", "data:"],
+        "worker-src": ["'self'", "blob:"],  # the pdf.js worker
+        "connect-src": ["'self'"],  # ws:/wss: of the same origin are added per request
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+    }
+}
+if PRODUCTION:
+    SECURE_HSTS_SECONDS = env.integer("HSTS_SECONDS", 365 * 24 * 3600, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.boolean("HSTS_INCLUDE_SUBDOMAINS", False)
+
         "rest_framework.permissions.IsAuthenticated",
         "api.authentication.TokenScopePermission",
     ],
@@ -228,6 +283,10 @@ KNOX_TOKEN_MODEL = "api.ApiToken"  # noqa: S105  (a model name, not a secret)
 # orphan table would point at users and block flushing them. Our token table is api's.
 MIGRATION_MODULES = {"knox": None}
 REST_KNOX = {
+    "DEFAULT_THROTTLE_CLASSES": ["security.throttling.TokenRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "token": env.string("API_TOKEN_RATE", "600/min", hint="requests/period, e.g. 600/min")
+    },
     "AUTH_HEADER_PREFIX": "Bearer",
     "TOKEN_TTL": timedelta(days=env.integer("API_TOKEN_TTL_DAYS", 90, minimum=1)),
     "TOKEN_PREFIX": "ek_",

@@ -13,6 +13,8 @@ urlpatterns = [
     path("api/", include("api.urls")),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("security/", include("security.urls")),
+    path("security/webauthn/", include("security.webauthn")),
     path("", include("frontend.urls")),
 ]
 

@@ -1,0 +1,72 @@
+"""API tokens and second factors.
+
+The rule for programs (Bearer tokens), which cannot show a second factor on each request:
+- a token made in a browser session that passed a second factor within the step-up window
+  carries that time (`TokenAssurance`) and counts as a second factor for approvals for its
+  whole life (at most API_TOKEN_TTL_DAYS; revoking it ends it);
+- any other token (made without a recent second factor, or by `issue_token` on the server)
+  cannot approve for a user who has a second factor;
+- if an administrator requires a second factor for one of the user's roles, only tokens that
+  carry one are accepted at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from django.db.models.signals import post_save
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from api.models import ApiToken
+from org.models import User
+from security import mfa
+from security.models import TokenAssurance
+
+# The request being handled, so that a token created anywhere during it (the API, the settings
+# page) learns whether the session behind it passed a second factor.
+_current_request: ContextVar[HttpRequest | None] = ContextVar("security_request", default=None)
+
+
+@contextmanager
+def handling(request: HttpRequest) -> Iterator[None]:
+    reset = _current_request.set(request)
+    try:
+        yield
+    finally:
+        _current_request.reset(reset)
+
+
+def has_assurance(token: ApiToken) -> bool:
+    return TokenAssurance.objects.filter(token=token).exists()
+
+
+def refusal(user: User, token: ApiToken) -> str | None:
+    """Why this token may not be used at all, or None. Called by Bearer authentication."""
+    if mfa.required_for(user) and not has_assurance(token):
+        return str(
+            _(
+                "Your role requires two-factor authentication, and this API token was not "
+                "created after one. Sign in with your second factor and create a new token on "
+                "the API tokens page."
+            )
+        )
+    return None
+
+
+def _token_created(sender: Any, instance: ApiToken, created: bool, **kwargs: Any) -> None:
+    request = _current_request.get()
+    if not created or request is None or not hasattr(request, "session"):
+        return
+    if request.META.get("HTTP_AUTHORIZATION"):
+        return  # only a browser session vouches for a new token
+    moment = mfa.second_factor_at(request.session)
+    if moment is not None and mfa.is_recent(moment) and request.user.pk == instance.user_id:
+        TokenAssurance.objects.create(token=instance, second_factor_at=moment)
+
+
+def connect_signals() -> None:
+    post_save.connect(_token_created, sender=ApiToken, dispatch_uid="security-token-created")
