@@ -12,6 +12,7 @@ from documents.models import (
     Document,
     DocumentType,
     DocumentVersion,
+    RecordRevision,
     Retention,
     Secrecy,
 )
@@ -100,10 +101,31 @@ class AttachmentSerializer(serializers.ModelSerializer):
         ]
 
 
+class RecordRevisionSerializer(serializers.ModelSerializer):
+    actor = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RecordRevision
+        fields = ["seq", "kind", "reason", "actor", "timestamp", "annotations", "sha256", "size"]
+
+    def get_actor(self, revision: RecordRevision) -> str | None:
+        return str(revision.actor) if revision.actor else None
+
+
 class VersionSerializer(serializers.ModelSerializer):
+    # Each signature and document timestamp appended to this version's record, in order.
+    record_revisions = RecordRevisionSerializer(many=True, read_only=True)
+
     class Meta:
         model = DocumentVersion
-        fields = ["number", "frozen_at", "created_at", "record_sha256", "record_pages"]
+        fields = [
+            "number",
+            "frozen_at",
+            "created_at",
+            "record_sha256",
+            "record_pages",
+            "record_revisions",
+        ]
 
 
 class DocumentSummarySerializer(serializers.ModelSerializer):
