@@ -1,9 +1,10 @@
 from django.urls import path
 
-from documents import api
+from documents import api, export_api
 
 urlpatterns = [
     path("v1/documents", api.DocumentListView.as_view(), name="documents"),
+    path("v1/documents/export.csv", export_api.DocumentExportView.as_view(), name="export"),
     path("v1/documents/<int:document_id>", api.DocumentDetailView.as_view(), name="document"),
     path(
         "v1/documents/<int:document_id>/attachments",
