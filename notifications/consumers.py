@@ -8,7 +8,10 @@ document re-checked before it is sent.
 Frames to the client: a notification (services.NotificationFrame), then
 {"type": "ready", "last_id", "unread", "truncated"} once the replay is done, {"type": "pong"},
 {"type": "read", "marked", "unread"} and {"type": "error", "code", "message"}.
-Frames from the client: {"type": "ping"} and {"type": "read", "up_to": id} or {"ids": [...]}.
+Frames from the client: {"type": "ping"}, {"type": "read", "up_to": id} or {"ids": [...]}, and
+{"type": "viewing", "document": id or null} — the workspace says which document it shows; everyone
+viewing the same document then gets {"type": "presence", "document", "viewers": [{"user",
+"name"}]} whenever that list changes (access re-checked for each frame).
 
 The server closes with a code (after accepting, so that browsers see it):
 4400 bad request (a malformed `since`), 4401 not authenticated (no or bad credentials, a
@@ -29,6 +32,8 @@ from rest_framework import exceptions
 
 from api.authentication import BearerTokenAuthentication
 from api.models import ApiToken, TokenScope
+from documents.access import can_view
+from documents.models import Document
 from notifications import presence, services
 from org.models import User
 
@@ -99,12 +104,18 @@ def _fresh_user(user_id: int, token_id: str | None) -> User | None:
     return user
 
 
+def _document_group(document_id: int) -> str:
+    return f"document.{document_id}"
+
+
 class NotificationConsumer(AsyncWebsocketConsumer):
     user_id: int | None = None
     token_id: str | None = None
     read_only = False
     counted = False
     group: str | None = None
+    viewing: int | None = None
+    display_name = ""
 
     async def connect(self) -> None:
         # Accept first: a close before the handshake reaches browsers only as 1006.
@@ -124,6 +135,7 @@ class NotificationConsumer(AsyncWebsocketConsumer):
         self.counted = True
         self.replayed: set[int] = set()
         self.user_id = user.pk
+        self.display_name = str(user)
         self.group = services.group_name(user.pk)
         # Join before replaying: an event committed meanwhile is then replayed, pushed, or both;
         # `replayed` drops the duplicates. Pushes wait in the queue until connect returns.
@@ -157,6 +169,7 @@ class NotificationConsumer(AsyncWebsocketConsumer):
         return user
 
     async def disconnect(self, code: int) -> None:
+        await self._stop_viewing()
         if self.group is not None:
             await self.channel_layer.group_discard(self.group, self.channel_name)
         if self.counted and self.user_id is not None:
@@ -205,11 +218,72 @@ class NotificationConsumer(AsyncWebsocketConsumer):
             return
         kind = message.get("type")
         if kind == "ping":
+            if self.viewing is not None:
+                await database_sync_to_async(presence.start_viewing)(
+                    self.viewing, self.channel_name, self.user_id, self.display_name
+                )
             await self._send({"type": "pong"})
         elif kind == "read":
             await self._read(message)
+        elif kind == "viewing":
+            await self._viewing(message.get("document"))
         else:
-            await self._error("unknown_type", "known types: ping, read")
+            await self._error("unknown_type", "known types: ping, read, viewing")
+
+    # --- presence: who is viewing the same document ---------------------------------------------
+
+    async def _viewing(self, document_id: Any) -> None:
+        if document_id is None:
+            await self._stop_viewing()
+            return
+        if not isinstance(document_id, int) or isinstance(document_id, bool) or document_id < 1:
+            await self._error("bad_request", "send {'type': 'viewing', 'document': id or null}")
+            return
+        if not await self._may_view(document_id):
+            await self._error("not_found", "no such document")
+            return
+        if self.viewing != document_id:
+            await self._stop_viewing()
+        self.viewing = document_id
+        await database_sync_to_async(presence.start_viewing)(
+            document_id, self.channel_name, self.user_id, self.display_name
+        )
+        await self.channel_layer.group_add(_document_group(document_id), self.channel_name)
+        await self._announce(document_id)
+
+    async def _stop_viewing(self) -> None:
+        document_id, self.viewing = self.viewing, None
+        if document_id is None:
+            return
+        await database_sync_to_async(presence.stop_viewing)(document_id, self.channel_name)
+        await self.channel_layer.group_discard(_document_group(document_id), self.channel_name)
+        await self._announce(document_id)
+
+    async def _announce(self, document_id: int) -> None:
+        await self.channel_layer.group_send(
+            _document_group(document_id), {"type": "presence.changed", "document": document_id}
+        )
+
+    async def _may_view(self, document_id: int) -> bool:
+        user = await _fresh_user(self.user_id or 0, self.token_id)
+        if user is None:
+            return False
+
+        def check() -> bool:
+            document = Document.objects.filter(pk=document_id).first()
+            return document is not None and can_view(user, document)
+
+        return bool(await database_sync_to_async(check)())
+
+    async def presence_changed(self, event: dict[str, Any]) -> None:
+        document_id = event.get("document")
+        if document_id != self.viewing or not isinstance(document_id, int):
+            return
+        if not await self._may_view(document_id):
+            await self._stop_viewing()
+            return
+        viewers = await database_sync_to_async(presence.viewers)(document_id)
+        await self._send({"type": "presence", "document": document_id, "viewers": viewers})
 
     async def _read(self, message: dict[str, Any]) -> None:
         if self.read_only:

@@ -9,6 +9,8 @@ consumer refreshes the expiry whenever the client speaks (the browser client pin
 from __future__ import annotations
 
 import logging
+import time
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -66,3 +68,47 @@ def connections(user_id: int) -> int:
 
 def is_connected(user_id: int) -> bool:
     return connections(user_id) > 0
+
+
+# --- who is viewing a document -------------------------------------------------------------------
+# One cache entry per document: {channel name: [user id, display name, expires at]}. Updated by
+# read-modify-write, so two viewers arriving in the same instant may drop one of them; each client
+# repeats "viewing" with its 30-second ping, which heals that within one ping. Presence is a hint,
+# not a record.
+
+VIEWING_TTL_SECONDS = 75
+
+
+def _viewers_key(document_id: int) -> str:
+    return f"notifications:viewers:{document_id}"
+
+
+def _live(entries: dict[str, list[Any]], now: float) -> dict[str, list[Any]]:
+    return {channel: entry for channel, entry in entries.items() if entry[2] > now}
+
+
+def start_viewing(document_id: int, channel: str, user_id: int, name: str) -> None:
+    now = time.time()
+    key = _viewers_key(document_id)
+    entries = _live(cache.get(key) or {}, now)
+    entries[channel] = [user_id, name, now + VIEWING_TTL_SECONDS]
+    cache.set(key, entries, timeout=VIEWING_TTL_SECONDS)
+
+
+def stop_viewing(document_id: int, channel: str) -> None:
+    key = _viewers_key(document_id)
+    entries = _live(cache.get(key) or {}, time.time())
+    entries.pop(channel, None)
+    if entries:
+        cache.set(key, entries, timeout=VIEWING_TTL_SECONDS)
+    else:
+        cache.delete(key)
+
+
+def viewers(document_id: int) -> list[dict[str, Any]]:
+    """The people viewing a document now, each once, in the order they arrived."""
+    seen: dict[int, dict[str, Any]] = {}
+    entries = _live(cache.get(_viewers_key(document_id)) or {}, time.time())
+    for user_id, name, _expires in entries.values():
+        seen.setdefault(user_id, {"user": user_id, "name": name})
+    return list(seen.values())
