@@ -8,6 +8,7 @@ from django.db import transaction
 from knox.settings import knox_settings
 
 from api.models import ApiToken, TokenScope
+from audit import services as audit
 from org.models import User
 
 
@@ -22,10 +23,17 @@ def create_token(
     """Returns the row and the token string, which exists nowhere else after this call."""
     ttl = expires_in if expires_in is not None else knox_settings.TOKEN_TTL
     token, key = ApiToken.objects.create(user=user, expiry=ttl, name=name, scope=scope)
+    audit.record(
+        "token.create",
+        actor=user,
+        data={"token": token.token_key, "name": name, "scope": scope, "expiry": token.expiry},
+    )
     return token, key
 
 
 @transaction.atomic
 def revoke_token(user: User, token_id: str) -> bool:
     deleted, _ = ApiToken.objects.filter(user=user, token_key=token_id).delete()
+    if deleted:
+        audit.record("token.revoke", actor=user, data={"token": token_id})
     return deleted > 0

@@ -11,5 +11,6 @@ urlpatterns = [
     path("", include("documents.urls")),
     path("", include("workflow.urls")),
     path("", include("notifications.urls")),
+    path("", include("audit.urls")),
     path("", include("signing.urls")),
 ]

@@ -98,6 +98,7 @@ MIDDLEWARE = [
     "security.middleware.SessionSecurityMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "audit.context.AuditContextMiddleware",
     "api.errors.ApiErrorMiddleware",
 ]
 

@@ -19,6 +19,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.errors import ApiError
+from audit import describe
+from audit import services as audit
 from documents import downloads, services
 from documents.access import visible_documents
 from documents.models import Attachment, AttachmentKind, Document, DocumentVersion
@@ -117,7 +119,9 @@ class DocumentListView(APIView):
 class DocumentDetailView(APIView):
     @extend_schema(responses=DocumentDetailSerializer, summary="A document")
     def get(self, request: Request, document_id: int) -> Response:
-        return Response(DocumentDetailSerializer(visible_document(request, document_id)).data)
+        document = visible_document(request, document_id)
+        audit.record("document.view", actor=user_of(request), document=document, request=request)
+        return Response(DocumentDetailSerializer(document).data)
 
     @extend_schema(
         request=DocumentFieldsSerializer,
@@ -166,7 +170,17 @@ class AttachmentDetailView(APIView):
     )
     def get(self, request: Request, document_id: int, attachment_id: int) -> StreamingHttpResponse:
         document = visible_document(request, document_id)
-        return downloads.original(_attachment(document, attachment_id))
+        attachment = _attachment(document, attachment_id)
+        response = downloads.original(attachment)
+        audit.record(
+            "attachment.download",
+            actor=user_of(request),
+            document=document,
+            version=attachment.version.number,
+            request=request,
+            data=describe.attachment(attachment),
+        )
+        return response
 
     @extend_schema(responses={204: None}, summary="Remove an attachment from a draft")
     def delete(self, request: Request, document_id: int, attachment_id: int) -> Response:
@@ -185,7 +199,16 @@ class AttachmentsZipView(APIView):
         version = _version(document, request)
         attachments = list(version.attachments.order_by("position"))
         name = f"{document.number or document.pk}_添付ファイル.zip"
-        return downloads.originals_zip(attachments, name)
+        response = downloads.originals_zip(attachments, name)
+        audit.record(
+            "attachment.download",
+            actor=user_of(request),
+            document=document,
+            version=version.number,
+            request=request,
+            data={"zip": True, "attachments": describe.attachments(attachments)},
+        )
+        return response
 
 
 class RecordView(APIView):
@@ -197,7 +220,16 @@ class RecordView(APIView):
         document = visible_document(request, document_id)
         version = ensure_record(_version(document, request))
         name = f"{document.number or document.pk}_v{version.number}.pdf"
-        return downloads.record_pdf(version.record_sha256, version.record_size, name)
+        response = downloads.record_pdf(version.record_sha256, version.record_size, name)
+        audit.record(
+            "record.download",
+            actor=user_of(request),
+            document=document,
+            version=version.number,
+            request=request,
+            data={"sha256": version.record_sha256},
+        )
+        return response
 
 
 def _page_image(sha256: str, page: int, request: Request) -> HttpResponse:

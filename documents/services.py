@@ -18,6 +18,8 @@ from django.utils.translation import gettext as _
 from rest_framework import status
 
 from api.errors import ApiError
+from audit import describe
+from audit import services as audit
 from documents import blobs
 from documents.access import can_edit
 from documents.models import (
@@ -125,7 +127,16 @@ def create_document(
             _apply_fields(document, fields)
             document.save()
             version = DocumentVersion.objects.create(document=document, number=1, created_by=user)
-            blobs.create_attachments(version, stored, user, start=1)
+            attachments = blobs.create_attachments(version, stored, user, start=1)
+            audit.record(
+                "document.create",
+                actor=user,
+                document=document,
+                data={
+                    "fields": describe.document_fields(document),
+                    "attachments": describe.attachments(attachments),
+                },
+            )
     except BaseException:
         blobs.discard_unreferenced(stored)
         raise
@@ -164,9 +175,13 @@ def _open_version(document: Document, user: User) -> DocumentVersion:
 def update_document(user: User, document_id: int, fields: Mapping[str, Any]) -> Document:
     document = lock_document(document_id)
     _check_editable(user, document)
+    before = describe.document_fields(document)
     _open_version(document, user)
     _apply_fields(document, fields)
     document.save()
+    audit.record(
+        "document.update", actor=user, document=document, data=describe.changes(before, document)
+    )
     return document
 
 
@@ -192,6 +207,12 @@ def add_attachments(
                 version, stored, user, start=(last.first() or 0) + 1
             )
             document.save()
+            audit.record(
+                "attachment.add",
+                actor=user,
+                document=document,
+                data={"attachments": describe.attachments(attachments)},
+            )
     except BaseException:
         blobs.discard_unreferenced(stored)
         raise
@@ -217,6 +238,12 @@ def remove_attachment(user: User, document_id: int, attachment_id: int) -> None:
     later.update(position=F("position") + 100_000)
     later.update(position=F("position") - 100_001)
     document.save()
+    audit.record(
+        "attachment.remove",
+        actor=user,
+        document=document,
+        data={"attachment": describe.attachment(removed)},
+    )
     # The bytes stay: other versions and documents may share them (content addressing), and
     # signed versions must keep theirs.
 

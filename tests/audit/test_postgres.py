@@ -1,0 +1,85 @@
+"""PostgreSQL only: the triggers, concurrent appends, and the COPY fast path."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+
+from audit.models import AuditAnchor, AuditEntry
+from audit.services import anchor_head, record
+from audit.verification import _walk_rows
+from tests.audit.conftest import check, some_entries
+from tests.conftest import postgres_only
+
+pytestmark = [postgres_only()]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_auditentry SET data = '{}' WHERE seq = 1",
+        "DELETE FROM audit_auditentry WHERE seq = 1",
+        "TRUNCATE audit_auditentry CASCADE",
+        "UPDATE audit_auditanchor SET tsa = 'x'",
+        "DELETE FROM audit_auditanchor",
+    ],
+)
+def test_the_trigger_refuses_changes(statement):
+    some_entries(2)
+    anchor_head()
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no deferred checks pending
+        cursor.execute("SET LOCAL ekessai.audit_truncate = 'no'")  # test databases allow it
+        cursor.execute(statement)
+    assert AuditEntry.objects.count() == 2 and AuditAnchor.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_fast_path_is_used_and_agrees_with_the_exact_walk():
+    # Text that needs care in any encoding: quotes, backslashes, control characters, Japanese,
+    # characters outside the BMP, a NUL escaped in JSON.
+    some_entries(3)
+    record("test.text", data={"text": 'a"b\\c\n\t\u2028 決裁 🖋 \x00'})
+    fast = check()
+    assert fast.method == "copy" and fast.valid, fast.as_dict()
+    walk = _walk_rows()
+    assert walk.problem is None
+    assert (fast.entries, fast.head_hash) == (walk.entries, walk.last_hash.hex())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_appends_keep_one_gapless_chain():
+    threads, per_thread = 6, 15
+    start = threading.Barrier(threads)
+    errors: list[BaseException] = []
+
+    def append(n: int) -> None:
+        try:
+            start.wait()
+            for i in range(per_thread):
+                with transaction.atomic():
+                    record("test.concurrent", data={"thread": n, "i": i})
+        except BaseException as e:
+            errors.append(e)
+        finally:
+            connection.close()
+
+    workers = [threading.Thread(target=append, args=(n,)) for n in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert not errors, errors
+    seqs = list(AuditEntry.objects.order_by("seq").values_list("seq", flat=True))
+    assert seqs == list(range(1, threads * per_thread + 1))
+    report = check()
+    assert report.valid, report.as_dict()
+    prevs = list(AuditEntry.objects.values_list("prev_hash", flat=True))
+    assert len({bytes(p) for p in prevs}) == len(prevs)  # no two entries share a predecessor
