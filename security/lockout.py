@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.formats import time_format
 from django.utils.translation import gettext as _
 
+from org.auth import DemoAwareModelBackend
 from security import auditing
 from security.clientip import client_ip
 
@@ -117,6 +118,11 @@ class LockoutBackend(BaseBackend):
         if locked_until(request, username) is not None:
             raise PermissionDenied
         return None
+
+    def get_user(self, user_id: int) -> Any:
+        # Sessions made by `login(request, user)` without authenticate() (tests' force_login,
+        # anything that names no backend) record the first backend: this one.
+        return DemoAwareModelBackend().get_user(user_id)
 
 
 def _failed(sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kw):

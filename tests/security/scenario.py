@@ -129,3 +129,10 @@ def build() -> Scenario:
         annotation=annotation,
         secret_title=secret_title,
     )
+
+
+def submitted(title: str = "承認待ちの起案") -> tuple[int, int]:
+    """A fresh document of tanaka's under review: (document id, suzuki's open task id)."""
+    document, _ = _draft(title)
+    _ok(session("tanaka").post(f"/api/v1/documents/{document}/submit", {}, format="json"))
+    return document, _task("suzuki", document)

@@ -130,6 +130,8 @@ TASK_RULES: dict[tuple[str, str], Rule] = {
 OWN_RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/me"): Rule(readers=200),
     ("GET", "/api/v1/documents"): Rule(readers=200),
+    # The search as CSV: checked for content in test_lists_and_search_show_only_what_…
+    ("GET", "/api/v1/documents/export.csv"): Rule(readers=200),
     ("POST", "/api/v1/documents"): Rule(
         readers=201,
         body=lambda: {
@@ -139,6 +141,10 @@ OWN_RULES: dict[tuple[str, str], Rule] = {
         multipart=True,
     ),
     ("GET", "/api/v1/tasks"): Rule(readers=200),
+    # The whole trail for auditors and administrators; others ask about one document they read.
+    ("GET", "/api/v1/audit"): Rule(
+        allowed={"watanabe": 200, "admin": 200}, refused=frozenset({400, 403})
+    ),
     # Judged per task in the body: see test_bulk_approval_acts_only_on_the_callers_tasks.
     ("POST", "/api/v1/tasks/bulk-approve"): Rule(readers=200, body=lambda: {"task_ids": [0]}),
     ("GET", "/api/v1/notifications"): Rule(readers=200),
@@ -317,6 +323,12 @@ def test_lists_and_search_show_only_what_the_caller_may_read(world: World) -> No
         assert seen == {name for name, readers in READERS.items() if caller in readers}, caller
         found = client.get("/api/v1/documents", {"q": "人事異動"}).json()["results"]
         assert bool(found) == (caller in READERS["secret"]), caller
+        trail = client.get("/api/v1/audit", {"document": s.documents["secret"]})
+        may_read_trail = caller in READERS["secret"] or caller == "watanabe"
+        assert trail.status_code == (200 if may_read_trail else 404), (caller, trail.content)
+        export: Any = client.get("/api/v1/documents/export.csv")
+        exported = b"".join(export.streaming_content)
+        assert (s.secret_title in exported.decode("utf-8-sig")) == (caller in READERS["secret"])
         for task in client.get("/api/v1/tasks").json()["results"]:
             assert task["document"]["id"] in s.documents.values()
             assert caller in READERS[ids[task["document"]["id"]]], (caller, task)
@@ -411,6 +423,8 @@ def test_every_page_as_every_user(world: World) -> None:
                         failures.append(f"{where}: expected 404")
                 elif response.status_code not in (200, 302):
                     failures.append(f"{where}: expected the page (or a redirect)")
+                elif response.status_code == 302 and response["Location"].startswith("/login/"):
+                    failures.append(f"{where}: a signed-in user sent to the login page")
                 if response.status_code < 500 and "Content-Security-Policy" not in response:
                     failures.append(f"{where}: no Content-Security-Policy header")
     assert not failures, "\n".join(failures)

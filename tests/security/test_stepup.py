@@ -1,0 +1,147 @@
+"""Second factor at sign-in, and step-up before approving (security.stepup)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from django.test import Client
+from rest_framework.test import APIClient
+
+from security.mfa import MFA_AT_SESSION_KEY
+from security.models import RoleMfaPolicy, TokenAssurance
+from tests.security.conftest import browser, confirm, enrol
+from tests.security.scenario import session, submitted
+
+pytestmark = pytest.mark.django_db
+
+
+def approve(client: Client | APIClient, task: int) -> Any:
+    return client.post(f"/api/v1/tasks/{task}/approve", {}, content_type="application/json")
+
+
+def age_second_factor(client: Client, minutes: float) -> None:
+    s = client.session
+    s[MFA_AT_SESSION_KEY] = time.time() - minutes * 60
+    s.save()
+
+
+def error_of(response) -> dict:
+    assert response["Content-Type"].startswith("application/json"), response.content
+    return response.json()["error"]
+
+
+def test_demo_users_without_a_second_factor_approve_in_demo_mode(demo_org):
+    _, task = submitted()
+    assert approve(browser("suzuki"), task).status_code == 200
+
+
+def test_a_user_with_an_app_passes_it_after_the_password(demo_org):
+    device = enrol("suzuki")
+    client = browser("suzuki")
+    page = client.get("/")
+    assert page.status_code == 302
+    assert page["Location"] == "/security/verify/?next=%2F"
+    api = client.get("/api/v1/tasks")
+    assert api.status_code == 403
+    assert error_of(api)["code"] == "second_factor_required"
+    wrong = client.post("/security/verify/", {"code": "000000"})
+    assert wrong.status_code == 400 and 'role="alert"' in wrong.content.decode()
+    confirm(client, device)
+    assert client.get("/").status_code == 200
+    assert client.get("/api/v1/tasks").status_code == 200
+
+
+def test_approving_needs_a_second_factor_of_the_last_15_minutes(demo_org):
+    _, first = submitted("一件目")
+    _, second = submitted("二件目")
+    device = enrol("suzuki")
+    client = browser("suzuki")
+    confirm(client, device)
+    age_second_factor(client, 16)
+    refused = approve(client, first)
+    assert refused.status_code == 403
+    error = error_of(refused)
+    assert error["code"] == "second_factor_required"
+    assert "承認するには" in error["message"] and "二要素認証" in error["message"]
+    assert "http://testserver/security/verify/?next=" in error["message"]
+    bulk = client.post(
+        "/api/v1/tasks/bulk-approve", {"task_ids": [first]}, content_type="application/json"
+    )
+    assert bulk.status_code == 403 and error_of(bulk)["code"] == "second_factor_required"
+    # The page named in the message: confirm, and the approval goes through.
+    step_up = client.get("/security/verify/?next=/&step_up=1")
+    assert step_up.status_code == 200 and "15" in step_up.content.decode()
+    confirm(client, device)
+    assert approve(client, first).status_code == 200
+    age_second_factor(client, 14)
+    assert approve(client, second).status_code == 200
+
+
+def test_the_window_is_configurable(demo_org, settings):
+    settings.MFA_STEP_UP_MINUTES = 1
+    _, task = submitted()
+    device = enrol("suzuki")
+    client = browser("suzuki")
+    confirm(client, device)
+    age_second_factor(client, 2)
+    assert approve(client, task).status_code == 403
+
+
+def test_outside_demo_mode_an_approver_without_a_second_factor_is_told_to_register(
+    demo_org, settings
+):
+    settings.MFA_STEP_UP_REQUIRES_DEVICE = True
+    _, task = submitted()
+    refused = approve(browser("suzuki"), task)
+    assert refused.status_code == 403
+    error = error_of(refused)
+    assert error["code"] == "second_factor_required"
+    assert "http://testserver/security/" in error["message"]
+
+
+def test_a_role_that_requires_a_second_factor_sends_its_members_to_set_one_up(demo_org, bearer):
+    RoleMfaPolicy.objects.create(role="approver", mfa_required=True)
+    client = browser("suzuki")
+    page = client.get("/")
+    assert page.status_code == 302 and page["Location"] == "/security/"
+    assert client.get("/security/").status_code == 200
+    assert error_of(client.get("/api/v1/tasks"))["code"] == "second_factor_required"
+    # A token made without a second factor no longer works for such a role.
+    refused = bearer("suzuki").get("/api/v1/tasks")
+    assert refused.status_code == 401
+    assert "二要素認証" in error_of(refused)["message"]
+    # The drafter's role is not concerned.
+    assert browser("tanaka").get("/").status_code == 200
+
+
+def test_tokens_count_as_a_second_factor_only_when_made_right_after_one(demo_org, bearer):
+    _, task = submitted()
+    device = enrol("suzuki")
+    # A token issued on the server (or made without a second factor) cannot approve.
+    refused = approve(bearer("suzuki"), task)
+    assert refused.status_code == 403
+    assert "/settings/tokens/" in error_of(refused)["message"]
+    # A token made in a session that has just passed the second factor can.
+    client = browser("suzuki")
+    confirm(client, device)
+    made = client.post("/api/v1/tokens", {"name": "承認アプリ"}, content_type="application/json")
+    assert made.status_code == 201
+    assert TokenAssurance.objects.filter(token__user__username="suzuki").count() == 1
+    program = APIClient()
+    program.credentials(HTTP_AUTHORIZATION=f"Bearer {made.json()['token']}")
+    assert approve(program, task).status_code == 200
+    # A stale second factor vouches for no new token.
+    age_second_factor(client, 60)
+    client.post("/api/v1/tokens", {"name": "古い"}, content_type="application/json")
+    assert TokenAssurance.objects.filter(token__user__username="suzuki").count() == 1
+
+
+def test_reading_never_needs_step_up(demo_org):
+    device = enrol("sato")
+    client = browser("sato")
+    confirm(client, device)
+    age_second_factor(client, 600)
+    assert client.get("/api/v1/tasks").status_code == 200
+    assert session("tanaka").get("/api/v1/documents").status_code == 200
