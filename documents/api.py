@@ -32,6 +32,7 @@ from documents.serializers import (
     DocumentDetailSerializer,
     DocumentFieldsSerializer,
     DocumentSummarySerializer,
+    parse_corrects,
     parse_passwords,
 )
 from documents.uploads import StrictMultiPartParser, check_content_length, from_request_file
@@ -108,10 +109,11 @@ class DocumentListView(APIView):
         form.is_valid(raise_exception=True)
         meta = dict(form.validated_data["meta"])
         passwords = parse_passwords(meta)
+        corrects = parse_corrects(meta)
         fields = DocumentFieldsSerializer(data=meta)
         fields.is_valid(raise_exception=True)
         document = services.create_document(
-            user_of(request), fields.validated_data, _uploads(request), passwords
+            user_of(request), fields.validated_data, _uploads(request), passwords, corrects=corrects
         )
         return Response(DocumentDetailSerializer(document).data, status=status.HTTP_201_CREATED)
 

@@ -118,6 +118,16 @@ class Document(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     # Japanese has no spaces between words: search indexes character bigrams (documents.search).
+    # 訂正: a decided record is never edited; a correction is a new document pointing at it.
+    corrects = models.ForeignKey(
+        "self",
+        verbose_name=_("corrects"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="corrections",
+    )
+
     search_text = models.TextField(editable=False, default="")
     counterparty_key = models.CharField(max_length=200, editable=False, default="")
     search_vector = SearchVectorField(null=True, editable=False)

@@ -59,6 +59,11 @@ def _cover(document: Document, version: DocumentVersion) -> CoverInfo:
         decided_on=timezone.localdate(document.decided_at) if document.decided_at else None,
         route=route,
         stamp_boxes=boxes,
+        corrects=(
+            f"{document.corrects.number or document.corrects.pk}「{document.corrects.title}」"
+            if document.corrects
+            else ""
+        ),
     )
 
 

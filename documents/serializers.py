@@ -74,6 +74,16 @@ class CreateDocumentSerializer(serializers.Serializer):
         return meta
 
 
+def parse_corrects(meta: dict[str, Any]) -> int | None:
+    """`corrects` in meta: the id of the decided record this draft corrects (訂正)."""
+    value = meta.pop("corrects", None)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise serializers.ValidationError({"corrects": _("Give the id of a decided document.")})
+    return value
+
+
 def parse_passwords(meta: dict[str, Any]) -> dict[str, str]:
     passwords = meta.pop("passwords", None) or {}
     if not isinstance(passwords, dict) or not all(
@@ -157,9 +167,20 @@ class DocumentSummarySerializer(serializers.ModelSerializer):
         ]
 
 
+def _link(document: Document) -> dict[str, Any]:
+    return {
+        "id": document.pk,
+        "number": document.number,
+        "title": document.title,
+        "status": document.status,
+    }
+
+
 class DocumentDetailSerializer(DocumentSummarySerializer):
     attachments = serializers.SerializerMethodField()
     versions = VersionSerializer(many=True, read_only=True)
+    corrects = serializers.SerializerMethodField()
+    corrected_by = serializers.SerializerMethodField()
 
     class Meta(DocumentSummarySerializer.Meta):
         fields = [
@@ -171,7 +192,17 @@ class DocumentDetailSerializer(DocumentSummarySerializer):
             "fiscal_year",
             "attachments",
             "versions",
+            "corrects",
+            "corrected_by",
         ]
+
+    def get_corrects(self, document: Document) -> dict[str, Any] | None:
+        """The decided record this document corrects (訂正元)."""
+        return _link(document.corrects) if document.corrects_id and document.corrects else None
+
+    def get_corrected_by(self, document: Document) -> list[dict[str, Any]]:
+        """Corrections drafted for this record (訂正), newest last; both sides show the link."""
+        return [_link(c) for c in document.corrections.order_by("created_at", "id")]
 
     def get_attachments(self, document: Document) -> list[dict[str, Any]]:
         version = document.versions.get(number=document.version)

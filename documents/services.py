@@ -21,7 +21,7 @@ from api.errors import ApiError
 from audit import describe
 from audit import services as audit
 from documents import blobs
-from documents.access import can_edit
+from documents.access import can_edit, visible_documents
 from documents.models import (
     Attachment,
     Document,
@@ -110,20 +110,44 @@ def _check_total(existing: int, uploads: Sequence[Upload]) -> None:
         )
 
 
+def _correction_target(user: User, document_id: int | None) -> Document | None:
+    """The decided record a new draft corrects (訂正), which its drafter must be able to see."""
+    if document_id is None:
+        return None
+    target = visible_documents(user).filter(pk=document_id).first()
+    if target is None:
+        raise DocumentError(
+            "not_found", _("The document to correct does not exist."), status.HTTP_404_NOT_FOUND
+        )
+    if target.status != Status.DECIDED:
+        raise DocumentError(
+            "not_decided",
+            _("Only a decided record is corrected by a new document; edit the draft itself."),
+            status.HTTP_409_CONFLICT,
+        )
+    return target
+
+
 def create_document(
     user: User,
     fields: Mapping[str, Any],
     uploads: Sequence[Upload] = (),
     passwords: Mapping[str, str] | None = None,
+    *,
+    corrects: int | None = None,
 ) -> Document:
-    """A new draft (起案) in the drafter's department, with its attachments."""
+    """A new draft (起案) in the drafter's department, with its attachments; with `corrects`, the
+    correction of a decided record, linked to it."""
     department = _drafting_department(user)
+    target = _correction_target(user, corrects)
     _check_total(0, uploads)
     prepared = blobs.prepare(uploads, passwords or {})
     stored = blobs.store(prepared)
     try:
         with transaction.atomic():
-            document = Document(drafter=user, department=department, status=Status.DRAFT)
+            document = Document(
+                drafter=user, department=department, status=Status.DRAFT, corrects=target
+            )
             _apply_fields(document, fields)
             document.save()
             version = DocumentVersion.objects.create(document=document, number=1, created_by=user)

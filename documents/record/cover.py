@@ -31,6 +31,7 @@ DEFAULT_LABELS: dict[str, str] = {
     "stamps": "決裁欄",
     "title": "件名",
     "document_number": "文書番号",
+    "corrects": "訂正元文書",
     "undecided": "未定",
     "drafter": "起案者",
     "department": "所属",
@@ -388,6 +389,8 @@ def _metadata(pdf: FPDF, info: CoverInfo, labels: dict[str, str]) -> None:
         (labels["version"], labels["version_value"].format(version=info.version)),
     ]
     rows: list[list[tuple[str, int]]] = [[(labels["title"], 1), (info.title or blank, 3)]]
+    if info.corrects:
+        rows.append([(labels["corrects"], 1), (info.corrects, 3)])
     for i in range(0, len(pairs), 2):
         rows.append(
             [(pairs[i][0], 1), (pairs[i][1], 1), (pairs[i + 1][0], 1), (pairs[i + 1][1], 1)]

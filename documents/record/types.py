@@ -51,6 +51,8 @@ class CoverInfo:
     route: list[str] = field(default_factory=list)
     stamp_boxes: list[StampBox] = field(default_factory=list)
     labels: Mapping[str, str] | None = None
+    # 訂正: the decided record this document corrects, as printed ("総総第12号「…」").
+    corrects: str = ""
 
 
 @dataclass(frozen=True)
