@@ -93,6 +93,8 @@ def _route_context(request: HttpRequest, document: Document) -> dict[str, Any]:
         "may": workspace.permissions(user, document, task),
         "send_back_targets": workspace.send_back_targets(task) if task else [],
         "final": workspace.is_final(task) if task else False,
+        # Changes whenever a signature extends the record: the viewer then fetches it again.
+        "record_key": workspace.current_version(document).record_sha256[:16],
     }
 
 
@@ -116,6 +118,7 @@ def document(request: HttpRequest, document_id: int) -> HttpResponse:
         "routePanel": reverse("frontend:route_panel", args=[document.pk]),
         "pdfjs": static("frontend/vendor/pdfjs/pdf.min.mjs"),
         "pdfjsWorker": static("frontend/vendor/pdfjs/pdf.worker.min.mjs"),
+        "recordKey": version.record_sha256[:16],
         "pages": record.pages,
         "size": record.size,
         "parts": [p.as_json() for p in record.parts],
@@ -140,7 +143,7 @@ def document(request: HttpRequest, document_id: int) -> HttpResponse:
 def route_panel(request: HttpRequest, document_id: int) -> HttpResponse:
     """The route, history and actions, re-read after an action without reloading the record."""
     document = _document(request, document_id)
-    return render(request, "frontend/_route_panel.html", _route_context(request, document))
+    return render(request, "frontend/_route_refresh.html", _route_context(request, document))
 
 
 @login_required

@@ -104,6 +104,7 @@ def report() -> dict[str, Any]:
         },
         "details": _("What changed"),
         "problem": _("Problem"),
+        "problemDetail": _("Details from the checker: %(problem)s"),
         "valid": _("valid"),
         "invalid": _("not valid"),
     }

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,13 +28,11 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 TESTDATA = Path(__file__).resolve().parents[3] / "shared" / "testdata" / "pdfs"
 
-pytestmark = pytest.mark.browser
-
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    here = Path(__file__).resolve().parent
+    """Tests that drive the browser get the `browser` marker, and are skipped without Chromium."""
     for item in items:
-        if here in Path(str(item.fspath)).resolve().parents:
+        if "browser" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.browser)
             if not CHROMIUM.exists():
                 item.add_marker(
@@ -40,6 +40,30 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                         reason="needs Chromium at /usr/bin/chromium (apt-get install chromium)"
                     )
                 )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """On SQLite, a test database in a file rather than in memory, in WAL mode.
+
+    The server answers requests in other threads, each with its own connection. SQLite's
+    in-memory test database shares one cache between connections, where a table lock held by one
+    makes the others fail at once ("database table is locked"); a file in WAL mode lets readers
+    run beside a writer and makes writers wait their turn. It lives in /dev/shm where there is
+    one, so it costs the rest of the suite next to nothing. (PostgreSQL, as in CI, needs nothing.)
+    """
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if not CHROMIUM.exists() or database["ENGINE"] != "django.db.backends.sqlite3":
+        return
+    shm = Path("/dev/shm")
+    folder = Path(tempfile.mkdtemp(prefix="ekessai-browser-db-", dir=shm if shm.is_dir() else None))
+    database.setdefault("TEST", {})["NAME"] = str(folder / "test.sqlite3")
+    options = database.setdefault("OPTIONS", {})
+    options.setdefault("init_command", "PRAGMA journal_mode=WAL;")
+    options["transaction_mode"] = "IMMEDIATE"  # take the write lock up front: no upgrade deadlock
+    options["timeout"] = 30
+    config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
 
 
 class _ServerThread(threading.Thread):
@@ -128,13 +152,28 @@ class Console:
     """Every console error, page error and failed request of a page, for the final check."""
 
     problems: list[str] = field(default_factory=list)
+    expected: list[str] = field(default_factory=list)
+
+    def expect(self, text: str) -> None:
+        """The next console error containing `text` is one the test provokes on purpose."""
+        self.expected.append(text)
+
+    def _console(self, page: Any, message: Any) -> None:
+        if message.type != "error":
+            return
+        for text in self.expected:
+            if text in message.text:
+                self.expected.remove(text)
+                return
+        self.problems.append(f"console {message.type}: {message.text} ({page.url})")
 
     def watch(self, page: Any) -> None:
+        page.on("console", lambda m: self._console(page, m))
         page.on(
-            "console",
-            lambda m: (
-                self.problems.append(f"console {m.type}: {m.text} ({page.url})")
-                if m.type == "error"
+            "response",
+            lambda r: (
+                self.problems.append(f"HTTP {r.status} {r.request.method} {r.url}")
+                if r.status >= 500
                 else None
             ),
         )

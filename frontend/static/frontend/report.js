@@ -33,12 +33,12 @@ export function renderReport(container, report, t) {
     ? report.valid
       ? format(t.allGood, { n: signatures.length })
       : t.notAllGood
-    : report.problem || t.unsigned;
+    : t.unsigned;
   items.push(
-    el("p", { class: report.valid ? "summary good" : "summary bad", role: "status" }, el("strong", { text: summary })),
+    el("p", { class: report.valid ? "summary good" : "summary bad" }, el("strong", { text: summary })),
   );
-  if (report.problem && signatures.length) {
-    items.push(el("p", { class: "error", text: report.problem }));
+  if (report.problem) {
+    items.push(el("p", { class: "muted", text: format(t.problemDetail, { problem: report.problem }) }));
   }
   const list = el("ol", { class: "signatures" });
   for (const s of signatures) {

@@ -44,7 +44,8 @@ export class Actions {
         request = [`/api/v1/tasks/${task}/approve`, { comment }, t.approved[kind] || t.approved.approve];
       }
     } else if (action === "send-back") {
-      const options = [...document.querySelectorAll("#send-back-targets option")].map((o) => [o.value, o.textContent]);
+      const template = document.getElementById("send-back-targets");
+      const options = [...template.content.querySelectorAll("option")].map((o) => [o.value, o.textContent]);
       const answer = await confirmDialog({
         title: t.sendBackTitle,
         message: format(t.sendBackMessage, { title }),
@@ -103,29 +104,34 @@ export class Actions {
     await this.refresh(done);
   }
 
-  // Re-reads the route panel (route, history, what I may do now) without reloading the record.
+  // Re-reads the document's status and the route panel (route, history, what I may do now)
+  // without reloading the record, and says what happened at the top of the panel.
   async refresh(message) {
     try {
       const response = await fetch(this.config.routePanel, { credentials: "same-origin" });
-      const html = await response.text();
-      const fresh = new DOMParser().parseFromString(html, "text/html").getElementById("route-panel");
-      document.getElementById("route-panel").replaceWith(fresh);
+      const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+      for (const id of ["doc-head", "route-panel"]) {
+        const node = fresh.getElementById(id);
+        if (node) {
+          document.getElementById(id).replaceWith(node);
+        }
+      }
     } catch (error) {
       // The action itself succeeded; only the panel could not be re-read.
     }
-    const region = document.getElementById("action-status") || document.getElementById("comment-status");
-    let target = region;
-    if (!target) {
-      target = document.createElement("p");
-      target.id = "action-status";
-      target.className = "status ok";
-      target.setAttribute("role", "status");
-      document.getElementById("route-panel").prepend(target);
+    const banner = document.getElementById("action-done");
+    if (banner) {
+      announce(banner, message, "ok");
+      banner.focus();
+    } else {
+      announce(this.status, message, "ok");
     }
-    announce(target, message, "ok");
-    target.classList.add("done-banner");
-    if (!document.getElementById("route-panel").dataset.task) {
+    const panel = document.getElementById("route-panel");
+    if (!panel.dataset.task) {
       this.ws.marks.closeTask();
+    }
+    if (this.ws.reloadRecord) {
+      this.ws.reloadRecord(panel.dataset.record);
     }
     this.ws.verification.reset();
   }

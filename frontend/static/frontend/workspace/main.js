@@ -234,6 +234,24 @@ class Workspace {
     (this.active || this.panes[0]).goTo(page);
   }
 
+  // After a signature the record is longer: page images and pdf.js start over from the new one.
+  reloadRecord(key) {
+    if (!key || key === this.config.recordKey) {
+      return;
+    }
+    this.config.recordKey = key;
+    this.source = new RecordSource(this.config);
+    this.firstPaint = null;
+    this.source.onReady(() => {
+      for (const pane of this.panes) {
+        pane.upgrade();
+      }
+    });
+    for (const pane of this.panes) {
+      pane.reload();
+    }
+  }
+
   help() {
     const dialog = document.getElementById("shortcuts");
     if (!dialog.open) {

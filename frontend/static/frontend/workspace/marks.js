@@ -89,7 +89,7 @@ export class Marks {
     for (const button of document.querySelectorAll("[data-tool]")) {
       button.setAttribute("aria-pressed", String(button.dataset.tool === tool));
     }
-    document.body.dataset.tool = tool;
+    document.body.dataset.activeTool = tool;
     announce(document.getElementById("viewer-status"), this.t.tools[tool] || "");
   }
 

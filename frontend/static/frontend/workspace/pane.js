@@ -185,6 +185,19 @@ export class Pane {
     this.goTo(keep, { instant: true });
   }
 
+  // The record has changed (a signature): draw the pages again from the new one.
+  reload() {
+    const keep = this.current;
+    for (const entry of this.entries) {
+      this.#release(entry);
+      if (entry.visible) {
+        this.#render(entry);
+      }
+    }
+    this.#buildThumbnails();
+    this.goTo(keep, { instant: true });
+  }
+
   relayout() {
     if (this.fit && this.part) {
       this.zoom("fit");

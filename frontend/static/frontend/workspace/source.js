@@ -16,12 +16,18 @@ export class RecordSource {
   imageUrl(page, cssWidth) {
     const wanted = cssWidth * Math.min(window.devicePixelRatio || 1, 3);
     const width = IMAGE_WIDTHS.find((w) => w >= wanted) || IMAGE_WIDTHS[IMAGE_WIDTHS.length - 1];
-    const base = this.config.pageImage.replace(/\/0$/, "/" + page);
-    return `${base}?width=${width}`;
+    return this.#pageUrl(page, width);
   }
 
   thumbnailUrl(page) {
-    return this.config.pageImage.replace(/\/0$/, "/" + page) + "?width=160";
+    return this.#pageUrl(page, 160);
+  }
+
+  // The record's key is part of every address: a signature changes the record, and the images
+  // of the old one may still sit in the browser's cache.
+  #pageUrl(page, width) {
+    const base = this.config.pageImage.replace(/\/0$/, "/" + page);
+    return `${base}?width=${width}&r=${this.config.recordKey}`;
   }
 
   onReady(listener) {
@@ -42,7 +48,7 @@ export class RecordSource {
       const pdfjs = await import(this.config.pdfjs);
       pdfjs.GlobalWorkerOptions.workerSrc = this.config.pdfjsWorker;
       const task = pdfjs.getDocument({
-        url: this.config.record,
+        url: `${this.config.record}?r=${this.config.recordKey}`,
         withCredentials: true,
         // Only the wasm-free build is vendored (frontend/static/frontend/vendor/pdfjs/README.md).
         useWasm: false,
