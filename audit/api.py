@@ -12,7 +12,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
@@ -40,6 +40,42 @@ class AuditQuery(serializers.Serializer):
     document = serializers.IntegerField(min_value=1, max_value=2**63 - 1, required=False)
     action = serializers.CharField(max_length=64, required=False)
     actor = serializers.CharField(max_length=150, required=False)
+
+
+def _person_schema(name: str) -> serializers.Serializer:
+    return inline_serializer(
+        name,
+        {"username": serializers.CharField(), "display_name": serializers.CharField()},
+        allow_null=True,
+    )
+
+
+# The shape of a page, for the schema (entries are written by `entry_data`).
+AUDIT_PAGE_SCHEMA = inline_serializer(
+    "AuditPage",
+    {
+        "results": inline_serializer(
+            "AuditEntry",
+            {
+                "seq": serializers.IntegerField(),
+                "at": serializers.DateTimeField(),
+                "action": serializers.CharField(),
+                "actor": _person_schema("AuditActor"),
+                "on_behalf_of": _person_schema("AuditOnBehalfOf"),
+                "document": serializers.IntegerField(allow_null=True),
+                "document_version": serializers.IntegerField(allow_null=True),
+                "ip": serializers.CharField(allow_null=True, help_text="auditors only"),
+                "client": serializers.CharField(allow_null=True, help_text="auditors only"),
+                "data": serializers.JSONField(),
+                "prev_hash": serializers.CharField(help_text="64 hex digits"),
+                "hash": serializers.CharField(help_text="SHA-256 of the entry (audit.models)"),
+            },
+            many=True,
+        ),
+        "next": serializers.URLField(allow_null=True),
+        "previous": serializers.URLField(allow_null=True),
+    },
+)
 
 
 class AuditPagination(CursorPagination):
@@ -75,6 +111,7 @@ def entry_data(entry: AuditEntry, *, full: bool) -> dict[str, Any]:
 class AuditListView(APIView):
     @extend_schema(
         summary="Audit trail entries (auditors: all; others: one document they may read)",
+        responses=AUDIT_PAGE_SCHEMA,
         parameters=[
             OpenApiParameter("document", int, description="Only entries about this document"),
             OpenApiParameter("action", str, description="Only this action, e.g. workflow.approve"),
