@@ -107,6 +107,8 @@ DOCUMENT_RULES: dict[tuple[str, str], Rule] = {
         allowed={("tanaka", "draft"): 200}, body=dict
     ),
     ("GET", "/api/v1/documents/{document_id}/verification"): Rule(readers=200),
+    # Record, originals, audit trail, report and certificates for auditors: readers only.
+    ("GET", "/api/v1/documents/{document_id}/evidence.zip"): Rule(readers=200),
     ("POST", "/api/v1/documents/{document_id}/withdraw"): Rule(
         allowed={("tanaka", "secret"): 200}, body=lambda: {"reason": "walk"}
     ),
