@@ -237,6 +237,7 @@ class ApproveView(APIView):
 class SendBackView(APIView):
     @extend_schema(request=SendBackSerializer, summary="Send back to the drafter or a stage")
     def post(self, request: Request, task_id: int) -> Response:
+        require_recent_second_factor(request)  # every task action signs the record
         form = SendBackSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         services.send_back(
@@ -248,6 +249,7 @@ class SendBackView(APIView):
 class RejectView(APIView):
     @extend_schema(request=ReasonSerializer, summary="Reject")
     def post(self, request: Request, task_id: int) -> Response:
+        require_recent_second_factor(request)  # every task action signs the record
         form = SendBackSerializer(data={**request.data, "to": "drafter"})
         form.is_valid(raise_exception=True)
         services.reject(user_of(request), task_id, form.validated_data["reason"])

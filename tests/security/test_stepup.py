@@ -70,6 +70,12 @@ def test_approving_needs_a_second_factor_of_the_last_15_minutes(demo_org):
         "/api/v1/tasks/bulk-approve", {"task_ids": [first]}, content_type="application/json"
     )
     assert bulk.status_code == 403 and error_of(bulk)["code"] == "second_factor_required"
+    # Sending back and rejecting sign the record too.
+    for action in ("send-back", "reject"):
+        other = client.post(
+            f"/api/v1/tasks/{first}/{action}", {"reason": "再考"}, content_type="application/json"
+        )
+        assert other.status_code == 403 and error_of(other)["code"] == "second_factor_required"
     # The page named in the message: confirm, and the approval goes through.
     step_up = client.get("/security/verify/?next=/&step_up=1")
     assert step_up.status_code == 200 and "15" in step_up.content.decode()
