@@ -4,9 +4,13 @@ against the time to SHA-256 the same file in the same run.
     .venv/bin/python bench/signing.py [--runs N]
 
 Records of 1, 50 and 500 pages are generated with fpdf2. Goals:
-signature <= 3 x T_sha256 + 20 ms, validation <= 2 x T_sha256 + 30 ms (medians of N runs).
+signature <= 3 x T_sha256 + 20 ms, validation <= 2 x T_sha256 + 30 ms (medians of N runs; the
+minimum is printed too, in brackets: on a shared machine it shows the cost without the noise).
 The key is parsed once per process (KeyStore); the run prints how many times it was decrypted.
 A missed goal is reported as FAIL; the exit status is non-zero only if something breaks.
+
+Where the time went and what was done about it: see signing/fastpath.py and the speed notes in
+signing/signer.py.
 """
 
 from __future__ import annotations
@@ -38,18 +42,23 @@ def make_pdf(pages: int) -> bytes:
     return bytes(pdf.output())
 
 
-def median_time(fn, runs: int) -> float:
+def timings(fn, runs: int) -> tuple[float, float]:
+    """(median, minimum) of ``runs`` calls."""
     times = []
     for _ in range(runs):
         t = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t)
-    return statistics.median(times)
+    return statistics.median(times), min(times)
+
+
+def median_time(fn, runs: int) -> float:
+    return timings(fn, runs)[0]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="bench-signing-")
@@ -86,8 +95,8 @@ def main() -> int:
 
     failed = False
     print(
-        f"{'pages':>5} {'size':>9} {'sha256':>9} {'sign':>9} {'ratio':>6} {'goal':>9}  "
-        f"{'verify':>9} {'ratio':>6} {'goal':>9}"
+        f"{'pages':>5} {'size':>7} {'sha256':>8} {'sign [min]':>16} {'ratio':>6} {'goal':>8}"
+        f"      {'verify [min]':>16} {'ratio':>6} {'goal':>8}"
     )
     for pages in (1, 50, 500):
         data = make_pdf(pages)
@@ -108,22 +117,23 @@ def main() -> int:
             )
             signed[:] = [out.getvalue()]
 
-        t_sign = median_time(sign, args.runs)
+        t_sign, min_sign = timings(sign, args.runs)
         result = verify_pdf(signed[0])
         if not result.valid:
             print(f"  {pages} pages: the signed file does not verify: {result.problem}")
             return 2
-        t_verify = median_time(lambda s=signed[0]: verify_pdf(s), args.runs)
+        t_verify, min_verify = timings(lambda s=signed[0]: verify_pdf(s), args.runs)
         goal_sign = 3 * t_sha + 0.020
         goal_verify = 2 * t_sha + 0.030
         ok_sign = t_sign <= goal_sign
         ok_verify = t_verify <= goal_verify
         failed |= not (ok_sign and ok_verify)
         print(
-            f"{pages:>5} {len(data) / 1024:>7.0f}KB {t_sha * 1000:>7.2f}ms "
-            f"{t_sign * 1000:>7.1f}ms {t_sign / t_sha:>6.0f} {goal_sign * 1000:>7.1f}ms "
-            f"{'PASS' if ok_sign else 'FAIL'} {t_verify * 1000:>7.1f}ms {t_verify / t_sha:>6.0f} "
-            f"{goal_verify * 1000:>7.1f}ms {'PASS' if ok_verify else 'FAIL'}"
+            f"{pages:>5} {len(data) / 1024:>5.0f}KB {t_sha * 1000:>6.2f}ms "
+            f"{t_sign * 1000:>6.1f}ms [{min_sign * 1000:>5.1f}] {t_sign / t_sha:>6.0f} "
+            f"{goal_sign * 1000:>6.1f}ms {'PASS' if ok_sign else 'FAIL'} "
+            f"{t_verify * 1000:>6.1f}ms [{min_verify * 1000:>5.1f}] {t_verify / t_sha:>6.0f} "
+            f"{goal_verify * 1000:>6.1f}ms {'PASS' if ok_verify else 'FAIL'}"
         )
     print(
         f"key decryptions: {loads_after_warmup} during warm-up (position key + TSA key), "

@@ -17,19 +17,22 @@ the keys it protects, so it only guards against copying the key files alone.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from asn1crypto import crl as asn1_crl
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from django.core.exceptions import ImproperlyConfigured
+from pyhanko_certvalidator.revinfo.archival import CRLContainer
 
 from . import conf
-from .pki import CertificateAuthority, PKIError, SigningKey
+from .pki import CRL_REFRESH, CertificateAuthority, PKIError, RevokedEntry, SigningKey
 
 PASSPHRASE_ENV = "EKESSAI_KEY_PASSPHRASE"  # noqa: S105  (a variable name)
 
@@ -71,6 +74,23 @@ class LoadedKey:
     stamp: tuple[int, int] = field(default=(0, 0), compare=False)
 
 
+@dataclass(frozen=True)
+class TrustState:
+    """What validation needs from our CA, parsed once per change of the PKI directory:
+    the root, every certificate on file, the current CRL and the revocation entries."""
+
+    stamp: tuple[tuple[int, int], ...]
+    root: asn1_x509.Certificate
+    certificates: tuple[asn1_x509.Certificate, ...]
+    crl_der: bytes
+    crl: CRLContainer
+    crl_last_update: dt.datetime
+    revoked: dict[int, RevokedEntry]
+
+    def revocation(self, serial: int) -> RevokedEntry | None:
+        return self.revoked.get(serial)
+
+
 class KeyStore:
     """Process-wide cache of parsed keys of one :class:`CertificateAuthority`."""
 
@@ -82,7 +102,9 @@ class KeyStore:
         self._cache: dict[str, LoadedKey] = {}
         self._root: tuple[x509.Certificate, asn1_x509.Certificate] | None = None
         self._revoked: tuple[tuple[int, int], frozenset[int]] = ((0, 0), frozenset())
+        self._trust: TrustState | None = None
         self.loads = 0  # number of key decryptions, for tests and the benchmark
+        self.trust_loads = 0  # number of TrustState rebuilds
 
     @staticmethod
     def _stamp(path: Path) -> tuple[int, int]:
@@ -110,6 +132,57 @@ class KeyStore:
         if stamp != self._revoked[0]:
             self._revoked = (stamp, frozenset(self.ca.revoked()))
         return self._revoked[1]
+
+    def _trust_stamp(self) -> tuple[tuple[int, int], ...]:
+        ca = self.ca
+        return (
+            self._stamp(ca.generation_path),
+            self._stamp(ca.crl_path),
+            self._stamp(ca.directory / "revoked.json"),
+            self._stamp(ca.tsa_cert_path),
+            self._stamp(ca.root_cert_path),
+        )
+
+    def trust(self) -> TrustState:
+        """The root, certificates and CRL of our CA, re-read only when a file changed (a few
+        ``stat`` calls) or the CRL is due to be re-signed."""
+        state = self._trust
+        if state is not None:
+            now = dt.datetime.now(dt.UTC)
+            if now - state.crl_last_update >= CRL_REFRESH:
+                state = None  # ca.crl() below re-signs it
+            elif state.stamp != self._trust_stamp():
+                state = None
+        if state is None:
+            with self._lock:
+                state = self._trust
+                if (
+                    state is None
+                    or state.stamp != self._trust_stamp()
+                    or dt.datetime.now(dt.UTC) - state.crl_last_update >= CRL_REFRESH
+                ):
+                    for _ in range(3):  # until no file changed while we read them
+                        before = self._trust_stamp()
+                        self._root = None
+                        root = self.root_asn1()
+                        crl = self.ca.crl()  # re-signed when missing or older than a day
+                        crl_der = crl.public_bytes(serialization.Encoding.DER)
+                        certificates = tuple(to_asn1(c) for c in self.ca.all_certificates())
+                        revoked = self.ca.revoked()
+                        if self._trust_stamp() == before:
+                            break
+                    state = TrustState(
+                        stamp=before,
+                        root=root,
+                        certificates=certificates,
+                        crl_der=crl_der,
+                        crl=CRLContainer(asn1_crl.CertificateList.load(crl_der)),
+                        crl_last_update=crl.last_update_utc,
+                        revoked=revoked,
+                    )
+                    self._trust = state
+                    self.trust_loads += 1
+        return state
 
     def get(self, key_id: str) -> LoadedKey:
         """The parsed key and current certificate of ``key_id``; refuses a revoked one."""

@@ -9,6 +9,7 @@ Everything lives as files under one directory (settings ``SIGNING_PKI_DIR``, by 
     keys/<key_id>/meta.json              kind and subject, for re-issuing on rotation
     keys/<key_id>/history/<serial>.pem   earlier certificates, kept to validate old signatures
     revoked.json, crl.pem                revocation list (source of truth) and the signed CRL
+    .generation                          touched whenever a certificate is issued (for caches)
 
 Private keys are PKCS#8 PEM encrypted with ``BestAvailableEncryption`` under the passphrase
 (see :func:`signing.keystore.resolve_passphrase`). Writes are atomic (temp file + rename) and
@@ -163,6 +164,15 @@ class CertificateAuthority:
     def _write_cert(path: Path, cert: x509.Certificate) -> None:
         _atomic_write(path, cert.public_bytes(serialization.Encoding.PEM))
 
+    @property
+    def generation_path(self) -> Path:
+        """Rewritten whenever a certificate is issued: caches of the certificate set compare
+        its mtime/size instead of reading every certificate file."""
+        return self.directory / ".generation"
+
+    def _bump_generation(self) -> None:
+        _atomic_write(self.generation_path, str(dt.datetime.now(dt.UTC).timestamp()).encode())
+
     def load_private_key(self, path: Path) -> SigningKey:
         """Decrypt one PEM key file. Costly (KDF): callers cache the result (see KeyStore)."""
         try:
@@ -254,6 +264,7 @@ class CertificateAuthority:
             )
             self._write_key(self.root_key_path, key)
             self._write_cert(self.root_cert_path, cert)
+            self._bump_generation()
             return cert
 
     @property
@@ -349,6 +360,7 @@ class CertificateAuthority:
         _atomic_write(
             directory / "meta.json", json.dumps({**meta, "days": days}, ensure_ascii=False).encode()
         )
+        self._bump_generation()
         return cert
 
     def issue_position(
@@ -433,6 +445,7 @@ class CertificateAuthority:
             )
             self._write_key(self.tsa_key_path, key)
             self._write_cert(self.tsa_cert_path, cert)
+            self._bump_generation()
             return cert
 
     # --- listing -----------------------------------------------------------------------------

@@ -6,27 +6,46 @@
 * :func:`add_validation_data_and_doc_timestamp` embeds certificates and our CRL for every
   signature in the DSS and adds a document timestamp, for the final decision.
 
-Speed (DESIGN.md §4): :class:`PositionSigner` holds the key parsed once by the
-:class:`~signing.keystore.KeyStore`, and ``bytes_reserved`` is always given, so pyHanko never
-makes a dry-run signature to estimate the size. No network access on this path unless an
-external TSA is configured.
+Speed (DESIGN.md §4; bench/signing.py): :class:`PositionSigner` holds the key parsed once by
+the :class:`~signing.keystore.KeyStore`, and ``bytes_reserved`` is always given, so pyHanko never
+makes a dry-run signature to estimate the size. Beyond that, the fixed costs were Python-level
+encoding and parsing, not cryptography:
+
+* the CMS ``SignedData`` is written from DER parts encoded once per certificate
+  (:class:`FastCMSSigner`; pyHanko re-encoded the certificates on every signature), and the
+  internal TSA assembles its token the same way without building a request
+  (:func:`signing.tsa.token_der`);
+* the seal image is decoded and compressed once per seal (:func:`_decode_seal`);
+* pyHanko's coroutines run on one event loop per thread (:func:`run_sync`) instead of a new
+  loop per call;
+* :func:`validation_context` builds each context from trust anchors, certificates and a CRL
+  parsed once per change of the PKI directory (:meth:`KeyStore.trust`);
+* :mod:`signing.fastpath` speeds up pyHanko's xref-table, hex-string and reference-array
+  parsers and asn1crypto's name comparison (checked against the originals in the tests).
+
+No network access on this path unless an external TSA is configured.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import hashlib
 import io
-from collections.abc import Iterable
+import threading
+import zlib
+from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from functools import lru_cache
+from typing import Any, BinaryIO, TypeVar
 from zoneinfo import ZoneInfo
 
 from asn1crypto import cms
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from PIL import Image
-from pyhanko.pdf_utils import layout
+from pyhanko.pdf_utils import generic, layout
+from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.images import PdfImage
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -36,14 +55,21 @@ from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.sign.validation import DocumentSecurityStore, collect_validation_info
 from pyhanko.stamp import StaticStampStyle
 from pyhanko_certvalidator import ValidationContext
-from pyhanko_certvalidator.registry import SimpleCertificateStore
+from pyhanko_certvalidator.registry import (
+    CertificateRegistry,
+    SimpleCertificateStore,
+    SimpleTrustManager,
+)
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
-from . import conf
-from .keystore import KeyStore, LoadedKey, get_keystore, to_asn1
+from . import conf, fastpath
+from .fastpath import OCTET_STRING, SEQUENCE, SET, der_oid, der_set_of, tlv
+from .keystore import KeyStore, LoadedKey, TrustState, get_keystore
 from .pki import name_parts
 from .seal import render_seal
-from .tsa import TimestampUnavailable, get_timestamper
+from .tsa import SHA256_ALGORITHM, TimestampUnavailable, attribute, get_timestamper
+
+fastpath.install()
 
 JST = ZoneInfo("Asia/Tokyo")
 Box = tuple[int, float, float, float, float]  # (page index from 0, x1, y1, x2, y2) in points
@@ -69,7 +95,160 @@ class SignatureInfo:
     size: int  # bytes written
 
 
-class PositionSigner(Signer):
+T = TypeVar("T")
+OID_DATA = der_oid("1.2.840.113549.1.7.1")
+OID_SIGNED_DATA = der_oid("1.2.840.113549.1.7.2")
+OID_CONTENT_TYPE = der_oid("1.2.840.113549.1.9.3")
+OID_MESSAGE_DIGEST = der_oid("1.2.840.113549.1.9.4")
+OID_TIMESTAMP_TOKEN = der_oid("1.2.840.113549.1.9.16.2.14")
+
+
+class _LoopHolder:
+    """One event loop per thread, closed when the thread ends (its locals are dropped)."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.loop.close()
+
+
+_local = threading.local()
+
+
+def run_sync(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a pyHanko coroutine to completion on this thread's own event loop.
+
+    pyHanko's synchronous wrappers call ``asyncio.run`` per call (a new loop, its self-pipe and
+    two shutdown rounds every time); reusing one loop per thread avoids that. Like
+    ``asyncio.run`` it refuses to run inside a running loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        coro.close()
+        raise RuntimeError("run_sync() cannot be called from a running event loop")
+    holder: _LoopHolder | None = getattr(_local, "loop", None)
+    if holder is None or holder.loop.is_closed():
+        holder = _local.loop = _LoopHolder()
+    return holder.loop.run_until_complete(coro)
+
+
+@dataclass(frozen=True)
+class _CMSParts:
+    sid: bytes  # IssuerAndSerialNumber of the signing certificate
+    certificates: bytes  # [0] IMPLICIT SET OF Certificate
+    signed_attrs: tuple[bytes, ...]  # content-type and signing-certificate-v2 attributes
+    signature_algorithm: bytes
+
+
+class FastCMSSigner(Signer):
+    """A pyHanko :class:`Signer` that assembles PAdES CMS signatures from pre-encoded parts.
+
+    pyHanko builds the ``SignedData`` with asn1crypto, which re-encodes both certificates and
+    the signing-certificate-v2 attribute on every signature (~10 ms). For the one shape we
+    produce (PAdES, SHA-256, detached, optionally with a signature timestamp) this class writes
+    the same DER from parts encoded once per certificate; anything else goes to pyHanko.
+    Subclasses provide ``async_sign_raw`` (a key in memory, or a PKCS#11 token)."""
+
+    _parts: _CMSParts | None = None
+
+    def _cms_parts(self) -> _CMSParts:
+        if self._parts is None:
+            cert = self.signing_cert
+            if cert is None:  # pragma: no cover
+                raise SigningFailed("the signer has no certificate")
+            certs = {cert.dump()}
+            certs.update(c.dump() for c in (self.cert_registry or ()))
+            self._parts = _CMSParts(
+                sid=cms.IssuerAndSerialNumber(
+                    {"issuer": cert.issuer, "serial_number": cert.serial_number}
+                ).dump(),
+                certificates=der_set_of(certs, tag=0xA0),
+                signed_attrs=(
+                    attribute(OID_CONTENT_TYPE, OID_DATA),
+                    signing_certificate_attribute(cert.dump()),
+                ),
+                signature_algorithm=self.get_signature_mechanism_for_digest("sha256").dump(),
+            )
+        return self._parts
+
+    async def async_sign(
+        self,
+        data_digest: bytes,
+        digest_algorithm: str,
+        dry_run: bool = False,
+        use_pades: bool = False,
+        timestamper: TimeStamper | None = None,
+        signed_attr_settings: Any = None,
+        is_pdf_sig: bool = True,
+        encap_content_info: Any = None,
+    ) -> cms.ContentInfo:
+        fast = (
+            digest_algorithm.lower() == "sha256"
+            and use_pades
+            and is_pdf_sig
+            and not dry_run
+            and encap_content_info is None
+            and not self.attribute_certs
+            and self.signed_attr_prov_spec is None
+            and self.unsigned_attr_prov_spec is None
+            and (signed_attr_settings is None or signed_attr_settings.cades_signed_attrs is None)
+        )
+        if not fast:
+            return await super().async_sign(
+                data_digest,
+                digest_algorithm,
+                dry_run=dry_run,
+                use_pades=use_pades,
+                timestamper=timestamper,
+                signed_attr_settings=signed_attr_settings,
+                is_pdf_sig=is_pdf_sig,
+                encap_content_info=encap_content_info,
+            )
+        parts = self._cms_parts()
+        signed_attrs = [
+            *parts.signed_attrs,
+            attribute(OID_MESSAGE_DIGEST, tlv(OCTET_STRING, data_digest)),
+        ]
+        signature = await self.async_sign_raw(der_set_of(signed_attrs), "sha256")
+        unsigned = b""
+        if timestamper is not None:
+            token = await timestamper.async_timestamp(hashlib.sha256(signature).digest(), "sha256")
+            unsigned = der_set_of([attribute(OID_TIMESTAMP_TOKEN, token.dump())], tag=0xA1)
+        signer_info = tlv(
+            SEQUENCE,
+            b"\x02\x01\x01",  # version v1: issuerAndSerialNumber
+            parts.sid,
+            SHA256_ALGORITHM,
+            der_set_of(signed_attrs, tag=0xA0),
+            parts.signature_algorithm,
+            tlv(OCTET_STRING, signature),
+            unsigned,
+        )
+        signed_data = tlv(
+            SEQUENCE,
+            b"\x02\x01\x01",  # version v1
+            tlv(SET, SHA256_ALGORITHM),
+            tlv(SEQUENCE, OID_DATA),  # detached
+            parts.certificates,
+            tlv(SET, signer_info),
+        )
+        return cms.ContentInfo.load(tlv(SEQUENCE, OID_SIGNED_DATA, tlv(0xA0, signed_data)))
+
+
+@lru_cache(maxsize=256)
+def signing_certificate_attribute(cert_der: bytes) -> bytes:
+    from asn1crypto import x509 as asn1_x509
+    from pyhanko.sign.general import as_signing_certificate_v2, simple_cms_attribute
+
+    cert = asn1_x509.Certificate.load(cert_der)
+    return simple_cms_attribute("signing_certificate_v2", as_signing_certificate_v2(cert)).dump()
+
+
+class PositionSigner(FastCMSSigner):
     """A pyHanko signer around an already parsed key (ECDSA P-256): no per-signature parsing."""
 
     def __init__(self, key: LoadedKey) -> None:
@@ -79,6 +258,7 @@ class PositionSigner(Signer):
             signing_cert=key.asn1_certificate, cert_registry=registry, embed_roots=True
         )
         self._key = key.private_key
+        self._parts = _cms_parts_for(key, self)
 
     async def async_sign_raw(
         self, data: bytes, digest_algorithm: str, dry_run: bool = False
@@ -86,6 +266,24 @@ class PositionSigner(Signer):
         if not isinstance(self._key, ec.EllipticCurvePrivateKey):  # pragma: no cover
             raise SigningFailed("only ECDSA keys are supported")
         return self._key.sign(data, ec.ECDSA(get_pyca_cryptography_hash(digest_algorithm)))
+
+
+_parts_lock = threading.Lock()
+_parts_cache: dict[int, tuple[LoadedKey, _CMSParts]] = {}
+
+
+def _cms_parts_for(key: LoadedKey, signer: FastCMSSigner) -> _CMSParts:
+    """The pre-encoded CMS parts of a loaded key, computed once per key object."""
+    hit = _parts_cache.get(id(key))
+    if hit is not None and hit[0] is key:
+        return hit[1]
+    signer._parts = None
+    parts = signer._cms_parts()
+    with _parts_lock:
+        if len(_parts_cache) > 256:
+            _parts_cache.clear()
+        _parts_cache[id(key)] = (key, parts)
+    return parts
 
 
 class _Recording(TimeStamper):
@@ -113,13 +311,67 @@ def family_name(person: str) -> str:
     return parts[0] if parts else person
 
 
-def _seal_style(seal_png: bytes) -> StaticStampStyle:
+@dataclass(frozen=True)
+class _DecodedSeal:
+    image: Image.Image  # for its size only
+    rgb: bytes  # Flate-compressed samples
+    alpha: bytes | None
+
+
+@lru_cache(maxsize=64)
+def _decode_seal(seal_png: bytes) -> _DecodedSeal:
+    """Decode and compress a seal image once (the same seal serves a person all day)."""
     image: Image.Image = Image.open(io.BytesIO(seal_png))
     image.load()
-    if image.mode not in ("RGBA", "RGB", "LA", "L"):
+    alpha = None
+    if image.mode in ("RGBA", "LA", "PA", "P"):
         image = image.convert("RGBA")
+        alpha = zlib.compress(image.getchannel("A").tobytes())
+        rgb = image.convert("RGB")
+    else:
+        rgb = image.convert("RGB")
+    return _DecodedSeal(image=rgb, rgb=zlib.compress(rgb.tobytes()), alpha=alpha)
+
+
+class _SealImage(PdfImage):
+    """A PdfImage whose XObject streams are written from pre-compressed samples."""
+
+    def __init__(self, decoded: _DecodedSeal) -> None:
+        super().__init__(decoded.image)
+        self._decoded = decoded
+
+    def _stream(self, data: bytes, colour_space: str, **extra: Any) -> generic.StreamObject:
+        entries: dict[Any, Any] = {
+            pdf_name("/Type"): pdf_name("/XObject"),
+            pdf_name("/Subtype"): pdf_name("/Image"),
+            pdf_name("/Width"): generic.NumberObject(self.image.width),
+            pdf_name("/Height"): generic.NumberObject(self.image.height),
+            pdf_name("/ColorSpace"): pdf_name(colour_space),
+            pdf_name("/BitsPerComponent"): generic.NumberObject(8),
+            pdf_name("/Filter"): pdf_name("/FlateDecode"),
+        }
+        entries.update({pdf_name(f"/{k}"): v for k, v in extra.items()})
+        return generic.StreamObject(entries, encoded_data=data)
+
+    @property
+    def image_ref(self) -> generic.IndirectObject:
+        writer = self.writer
+        if writer is None:  # pragma: no cover
+            raise SigningFailed("the seal image has no writer")
+        ref = self._image_ref
+        if ref is None or ref.get_pdf_handler() is not writer:
+            extra = {}
+            if self._decoded.alpha is not None:
+                extra["SMask"] = writer.add_object(self._stream(self._decoded.alpha, "/DeviceGray"))
+            ref = self._image_ref = writer.add_object(
+                self._stream(self._decoded.rgb, "/DeviceRGB", **extra)
+            )
+        return ref
+
+
+def _seal_style(seal_png: bytes) -> StaticStampStyle:
     return StaticStampStyle(
-        background=PdfImage(image),
+        background=_SealImage(_decode_seal(bytes(seal_png))),
         background_opacity=1.0,
         border_width=0,
         background_layout=layout.SimpleBoxLayoutRule(
@@ -227,7 +479,9 @@ def sign_approval(
     )
     start = out.tell() if out.seekable() else 0
     try:
-        pdf_signer.sign_pdf(writer, output=out, bytes_reserved=conf.bytes_reserved())
+        run_sync(
+            pdf_signer.async_sign_pdf(writer, output=out, bytes_reserved=conf.bytes_reserved())
+        )
     except TimestampUnavailable:
         raise
     except Exception as e:
@@ -264,11 +518,32 @@ def _field_has_area(reader: PdfFileReader, field_name: str) -> bool:
     return False
 
 
+_tm_lock = threading.Lock()
+_trust_managers: dict[tuple[int, tuple[bytes, ...]], tuple[TrustState, SimpleTrustManager]] = {}
+
+
+def _trust_manager(trust: TrustState, extra_roots: tuple[Any, ...]) -> SimpleTrustManager:
+    """Trust anchors of one trust state (+ extra roots), built once: they never change."""
+    extra_der = tuple(r.dump() for r in extra_roots)
+    key = (id(trust), extra_der)
+    hit = _trust_managers.get(key)
+    if hit is not None and hit[0] is trust:
+        return hit[1]
+    manager = SimpleTrustManager.build(trust_roots=[trust.root, *extra_roots])
+    with _tm_lock:
+        if len(_trust_managers) > 32:
+            _trust_managers.clear()
+        _trust_managers[key] = (trust, manager)
+    return manager
+
+
 def validation_context(
     store: KeyStore | None = None,
     *,
     extra_roots: Iterable[Any] = (),
     revocation_mode: str = "require",
+    moment: dt.datetime | None = None,
+    retroactive_revinfo: bool = False,
 ) -> ValidationContext:
     """Trust our root (+ ``extra_roots``), know our certificates and current CRL, never fetch.
 
@@ -276,18 +551,24 @@ def validation_context(
     root: right for our own chain, whose CRL is always at hand (our certificates need no CRL
     distribution point for this). Foreign chains (extra roots, an external TSA) cannot be
     checked without fetching: use ``soft-fail`` for them.
+
+    ``moment`` validates at a point in the past (e.g. a trusted timestamp's time, as proof of
+    existence): a certificate revoked *after* it is still good then. Our CRL is issued later
+    than such a moment, hence ``retroactive_revinfo`` (the CRL is taken to speak for the past).
+
+    A new context each call (pyHanko's contexts accumulate state), built from parts that are
+    parsed once per change of the PKI directory (:meth:`KeyStore.trust`).
     """
     store = store or get_keystore()
-    ca = store.ca
-    roots = [store.root_asn1(), *extra_roots]
-    others = [to_asn1(c) for c in ca.all_certificates()]
-    crl = ca.crl()
+    trust = store.trust()
     return ValidationContext(
-        trust_roots=roots,
-        other_certs=others,
-        crls=[crl.public_bytes(serialization.Encoding.DER)],
+        trust_manager=_trust_manager(trust, tuple(extra_roots)),
+        certificate_registry=CertificateRegistry.build(trust.certificates),
+        crls=[trust.crl],
         allow_fetching=False,
         revocation_mode=revocation_mode,
+        moment=moment,
+        retroactive_revinfo=retroactive_revinfo,
     )
 
 
@@ -323,18 +604,20 @@ def add_validation_data_and_doc_timestamp(
             )
 
     try:
-        asyncio.run(collect())
+        run_sync(collect())
     except Exception as e:
         raise SigningFailed(f"cannot collect validation data: {e}") from e
     recording = _Recording(timestamper or get_timestamper())
     start = out.tell() if out.seekable() else 0
     try:
-        signers.PdfTimeStamper(recording).timestamp_pdf(
-            writer,
-            "sha256",
-            validation_context=vc,
-            bytes_reserved=conf.bytes_reserved(),
-            output=out,
+        run_sync(
+            signers.PdfTimeStamper(recording).async_timestamp_pdf(
+                writer,
+                "sha256",
+                validation_context=vc,
+                bytes_reserved=conf.bytes_reserved(),
+                output=out,
+            )
         )
     except TimestampUnavailable:
         raise

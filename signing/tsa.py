@@ -15,11 +15,13 @@ Any failure to obtain a timestamp raises :class:`TimestampUnavailable`.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import secrets
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from asn1crypto import algos, cms, core, tsp
+from asn1crypto import cms, core, tsp
 from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -29,6 +31,7 @@ from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
 from . import conf
+from .fastpath import OCTET_STRING, SEQUENCE, SET, der_integer, der_oid, der_set_of, tlv
 from .keystore import LoadedKey, get_keystore
 
 # A UUID-based OID (2.25.<uuid>, ITU-T X.667): needs no registration.
@@ -93,8 +96,31 @@ def _rejection(fail_info: str, text: str) -> _StatusOnlyResp:
     )
 
 
+SHA256_ALGORITHM = bytes.fromhex("300d06096086480165030402010500")  # with NULL parameters
+ECDSA_SHA256 = bytes.fromhex("300a06082a8648ce3d040302")
+OID_SIGNED_DATA = der_oid("1.2.840.113549.1.7.2")
+OID_TST_INFO = der_oid("1.2.840.113549.1.9.16.1.4")
+OID_CONTENT_TYPE = der_oid("1.2.840.113549.1.9.3")
+OID_MESSAGE_DIGEST = der_oid("1.2.840.113549.1.9.4")
+OID_SIGNING_TIME = der_oid("1.2.840.113549.1.9.5")
+
+
+def attribute(oid_der: bytes, *values: bytes) -> bytes:
+    """A CMS Attribute: SEQUENCE { type, SET OF value }."""
+    return tlv(SEQUENCE, oid_der, der_set_of(values))
+
+
+@dataclass(frozen=True)
+class _StaticParts:
+    general_name: bytes  # [0] EXPLICIT GeneralName (directoryName) of the TSA
+    signing_cert: bytes  # the signing-certificate-v2 attribute
+    certificates: bytes  # [0] IMPLICIT SET OF Certificate: the TSA's and its chain
+    sid: bytes  # IssuerAndSerialNumber
+    default_policy: bytes
+
+
 @lru_cache(maxsize=8)
-def _static_parts(tsa: LoadedKey) -> tuple[bytes, bytes, bytes, bytes]:
+def _static_parts(tsa: LoadedKey) -> _StaticParts:
     """DER of the parts that are the same in every token of one TSA key, encoded once:
     asn1crypto re-encodes certificates it is handed, which costs ~30 ms a token."""
     cert = tsa.asn1_certificate
@@ -102,77 +128,86 @@ def _static_parts(tsa: LoadedKey) -> tuple[bytes, bytes, bytes, bytes]:
     signing_cert = simple_cms_attribute(
         "signing_certificate_v2", as_signing_certificate_v2(cert)
     ).dump()
-    certs = cms.CertificateSet(
-        [cms.CertificateChoices(name="certificate", value=c) for c in (cert, *tsa.chain)]
+    sid = cms.IssuerAndSerialNumber(
+        {"issuer": cert.issuer, "serial_number": cert.serial_number}
     ).dump()
-    sid = cms.SignerIdentifier(
-        {
-            "issuer_and_serial_number": cms.IssuerAndSerialNumber(
-                {"issuer": cert.issuer, "serial_number": cert.serial_number}
-            )
-        }
-    ).dump()
-    return general_name, signing_cert, certs, sid
+    certs = {c.dump() for c in (cert, *tsa.chain)}
+    return _StaticParts(
+        general_name=tlv(0xA0, general_name),
+        signing_cert=signing_cert,
+        certificates=der_set_of(certs, tag=0xA0),
+        sid=sid,
+        default_policy=der_oid(TSA_POLICY_OID),
+    )
+
+
+def token_der(
+    tsa: LoadedKey,
+    message_imprint: bytes,
+    *,
+    nonce: bytes | None = None,
+    policy: bytes | None = None,
+    include_certs: bool = True,
+    now: dt.datetime | None = None,
+) -> tuple[bytes, dt.datetime]:
+    """A DER TimeStampToken (CMS SignedData over a TSTInfo) for the DER ``message_imprint``,
+    assembled from pre-encoded parts; ``nonce`` and ``policy`` are DER INTEGER / OID.
+    Returns the token and its genTime."""
+    parts = _static_parts(tsa)
+    now = now or dt.datetime.now(dt.UTC)
+    tst_info = tlv(
+        SEQUENCE,
+        b"\x02\x01\x01",  # version v1
+        policy or parts.default_policy,
+        message_imprint,
+        der_integer(secrets.randbits(120)),
+        core.GeneralizedTime(now).dump(),
+        b"\x30\x03\x02\x01\x01",  # accuracy: 1 second
+        nonce or b"",
+        parts.general_name,
+    )
+    signed_attrs = [
+        attribute(OID_CONTENT_TYPE, OID_TST_INFO),
+        attribute(OID_SIGNING_TIME, core.UTCTime(now).dump()),
+        parts.signing_cert,
+        attribute(OID_MESSAGE_DIGEST, tlv(OCTET_STRING, hashlib.sha256(tst_info).digest())),
+    ]
+    signature = tsa.private_key.sign(der_set_of(signed_attrs), ec.ECDSA(hashes.SHA256()))
+    signer_info = tlv(
+        SEQUENCE,
+        b"\x02\x01\x01",  # version v1
+        parts.sid,
+        SHA256_ALGORITHM,
+        der_set_of(signed_attrs, tag=0xA0),
+        ECDSA_SHA256,
+        tlv(OCTET_STRING, signature),
+    )
+    signed_data = tlv(
+        SEQUENCE,
+        b"\x02\x01\x03",  # version v3 (encapsulated content is not id-data)
+        tlv(SET, SHA256_ALGORITHM),
+        tlv(SEQUENCE, OID_TST_INFO, tlv(0xA0, tlv(OCTET_STRING, tst_info))),
+        parts.certificates if include_certs else b"",
+        tlv(SET, signer_info),
+    )
+    return tlv(SEQUENCE, OID_SIGNED_DATA, tlv(0xA0, signed_data)), now
 
 
 def issue_token(
     tsa: LoadedKey, req: tsp.TimeStampReq, *, now: dt.datetime | None = None
 ) -> cms.ContentInfo:
     """Sign a TSTInfo for ``req`` with the internal TSA key (already parsed)."""
-    imprint: tsp.MessageImprint = req["message_imprint"]
-    general_name_der, signing_cert_der, certs_der, sid_der = _static_parts(tsa)
-    now = now or dt.datetime.now(dt.UTC)
-    tst_args: dict[str, Any] = {
-        "version": "v1",
-        "policy": req["req_policy"].native or TSA_POLICY_OID,
-        "message_imprint": imprint,
-        "serial_number": secrets.randbits(120),
-        "gen_time": now,
-        "accuracy": {"seconds": 1},
-        "tsa": asn1_x509.GeneralName.load(general_name_der),
-    }
-    if req["nonce"].native is not None:
-        tst_args["nonce"] = req["nonce"]
-    tst_data = tsp.TSTInfo(tst_args).dump()
-
-    digest_algo = "sha256"
-    hash_spec = get_pyca_cryptography_hash(digest_algo)
-    h = hashes.Hash(hash_spec)
-    h.update(tst_data)
-    signed_attrs = cms.CMSAttributes(
-        [
-            simple_cms_attribute("content_type", "tst_info"),
-            simple_cms_attribute("signing_time", cms.Time({"utc_time": core.UTCTime(now)})),
-            cms.CMSAttribute.load(signing_cert_der),
-            simple_cms_attribute("message_digest", h.finalize()),
-        ]
+    nonce = req["nonce"]
+    policy = req["req_policy"]
+    der, _ = token_der(
+        tsa,
+        req["message_imprint"].dump(),
+        nonce=nonce.dump() if nonce.native is not None else None,
+        policy=policy.dump() if policy.native is not None else None,
+        include_certs=bool(req["cert_req"].native),
+        now=now,
     )
-    signature = tsa.private_key.sign(signed_attrs.dump(), ec.ECDSA(hash_spec))
-    signer_info = cms.SignerInfo(
-        {
-            "version": "v1",
-            "sid": cms.SignerIdentifier.load(sid_der),
-            "digest_algorithm": algos.DigestAlgorithm({"algorithm": digest_algo}),
-            "signature_algorithm": algos.SignedDigestAlgorithm(
-                {"algorithm": f"{digest_algo}_ecdsa"}
-            ),
-            "signed_attrs": signed_attrs,
-            "signature": signature,
-        }
-    )
-    fields: dict[str, Any] = {
-        "version": "v3",
-        "digest_algorithms": [algos.DigestAlgorithm({"algorithm": digest_algo})],
-        "encap_content_info": {
-            "content_type": "tst_info",
-            "content": cms.ParsableOctetString(tst_data),
-        },
-        "signer_infos": [signer_info],
-    }
-    if req["cert_req"].native:
-        fields["certificates"] = cms.CertificateSet.load(certs_der)
-    signed_data = cms.SignedData(fields)
-    return cms.ContentInfo({"content_type": "signed_data", "content": signed_data})
+    return cms.ContentInfo.load(der)
 
 
 def answer(tsa: LoadedKey, req: tsp.TimeStampReq) -> tsp.TimeStampResp | _StatusOnlyResp:
@@ -194,6 +229,7 @@ class InternalTimeStamper(_Guarded):
     def __init__(self, tsa: LoadedKey | None = None) -> None:
         super().__init__(include_nonce=True)
         self._tsa = tsa
+        self.last_time: dt.datetime | None = None
 
     @property
     def tsa(self) -> LoadedKey:
@@ -209,6 +245,19 @@ class InternalTimeStamper(_Guarded):
 
     async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
         return self.request_tsa_response(req)
+
+    async def async_timestamp(self, message_digest: bytes, md_algorithm: str) -> cms.ContentInfo:
+        """In process there is no request to build, send and match: the token is assembled
+        directly (no nonce: nothing travels over a network)."""
+        if md_algorithm != "sha256" or len(message_digest) != 32:
+            return await super().async_timestamp(message_digest, md_algorithm)
+        try:
+            tsa = self.tsa
+            imprint = tlv(SEQUENCE, SHA256_ALGORITHM, tlv(OCTET_STRING, message_digest))
+            der, self.last_time = token_der(tsa, imprint)
+        except Exception as e:
+            raise TimestampUnavailable(f"internal TSA failed: {type(e).__name__}: {e}") from e
+        return cms.ContentInfo.load(der)
 
 
 class ExternalTimeStamper(_Guarded, HTTPTimeStamper):

@@ -30,6 +30,7 @@ from typing import Any
 from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils import generic, misc
 from pyhanko.pdf_utils.reader import HistoricalResolver, PdfFileReader, RawPdfPath
+from pyhanko.sign.ades.report import AdESFailure, AdESIndeterminate
 from pyhanko.sign.diff_analysis import (
     CatalogModificationRule,
     DocInfoRule,
@@ -48,7 +49,7 @@ from pyhanko.sign.diff_analysis import (
 )
 from pyhanko.sign.diff_analysis.commons import compare_dicts
 from pyhanko.sign.diff_analysis.rules_api import RelativeContext
-from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
+from pyhanko.sign.validation import async_validate_pdf_signature, async_validate_pdf_timestamp
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
@@ -363,7 +364,12 @@ class SignatureReport:
     timestamp_valid: bool | None = None
     intact: bool = False
     trusted: bool = False
-    revoked: bool = False
+    revoked: bool = False  # revoked, and that invalidates this signature
+    revoked_at: dt.datetime | None = None  # the certificate's revocation, if any (our CRL)
+    revocation_reason: str | None = None  # e.g. cessation_of_operation (the post was abolished)
+    # True when the certificate was revoked (or expired) only after the signature's trusted
+    # timestamp, which proves the signature existed while the certificate was good: valid.
+    validated_at_timestamp: bool = False
     coverage: str | None = None
     modification: Modification = "other"
     modification_level: str | None = None
@@ -430,6 +436,21 @@ def _text(sig: EmbeddedPdfSignature, key: str) -> str | None:
     return str(value) if value is not None else None
 
 
+# Revocation reasons after which no earlier signature can be trusted: the key may have been in
+# other hands before the revocation was recorded. After any other reason (the post was
+# abolished, the key superseded, an affiliation changed…) a signature whose trusted timestamp
+# precedes the revocation stays valid.
+COMPROMISE_REASONS = frozenset({"key_compromise", "ca_compromise", "aa_compromise", "unspecified"})
+_POINT_IN_TIME = frozenset(
+    {
+        AdESFailure.REVOKED,
+        AdESIndeterminate.REVOKED_NO_POE,
+        AdESIndeterminate.OUT_OF_BOUNDS_NO_POE,
+        AdESIndeterminate.EXPIRED,
+    }
+)
+
+
 def verify_pdf(
     data: bytes,
     *,
@@ -456,32 +477,56 @@ def verify_pdf(
     if not sigs:
         return VerificationReport(False, problem="the PDF has no signature", revisions=revisions)
 
-    ours_subject = None
-    if validation_context is None:
-        from .signer import validation_context as build_vc
+    from .signer import run_sync
+    from .signer import validation_context as build_vc
 
+    store: KeyStore | None = None
+    if validation_context is None:
         try:
-            store = keystore or get_keystore()
-            ours_subject = store.root_asn1().subject
-            # our chain: the CRL is always at hand, so revocation data is required
-            ours = build_vc(store)
-            # foreign chains (extra roots, an external TSA): no fetching, so soft-fail
-            foreign = build_vc(store, extra_roots=_load_extra_roots(), revocation_mode="soft-fail")
+            ours_store = store = keystore or get_keystore()
+            ours_root = store.trust().root.subject
+            extra_roots = _load_extra_roots()
         except Exception as e:
             return VerificationReport(
                 False, problem=f"trust configuration unusable: {e}", revisions=revisions
             )
+
+        def contexts() -> tuple[ValidationContext, ValidationContext]:
+            # our chain: the CRL is always at hand, so revocation data is required;
+            # foreign chains (extra roots, an external TSA): no fetching, so soft-fail
+            return build_vc(ours_store), build_vc(
+                ours_store, extra_roots=extra_roots, revocation_mode="soft-fail"
+            )
     else:
-        ours = foreign = validation_context
+        ours_root = None
+        given = validation_context
 
-    def pick(sig: EmbeddedPdfSignature) -> ValidationContext:
+        def contexts() -> tuple[ValidationContext, ValidationContext]:
+            return given, given
+
+    def ours(sig: EmbeddedPdfSignature) -> bool:
         try:
-            issuer = sig.signer_cert.issuer
+            return ours_root is not None and sig.signer_cert.issuer == ours_root
         except Exception:
-            return foreign
-        return ours if ours_subject is not None and issuer == ours_subject else foreign
+            return False
 
-    reports = [_verify_one(reader, sig, pick(sig), foreign) for sig in sigs]
+    async def validate_all() -> list[SignatureReport]:
+        reports = []
+        for sig in sigs:
+            vc, foreign = contexts()
+            mine = ours(sig)
+            reports.append(
+                await _verify_one(
+                    reader, sig, vc if mine else foreign, foreign, store if mine else None
+                )
+            )
+        return reports
+
+    try:
+        reports = run_sync(validate_all())
+    except Exception as e:  # a context that cannot be built, say
+        logger.warning("verification failed", exc_info=True)
+        return VerificationReport(False, problem=f"verification failed: {e}", revisions=revisions)
     problem = None
     bad = [r for r in reports if not r.valid]
     if bad:
@@ -489,11 +534,49 @@ def verify_pdf(
     return VerificationReport(not bad, reports, problem=problem, revisions=revisions)
 
 
-def _verify_one(
+async def _validate_at_timestamp(
+    sig: EmbeddedPdfSignature,
+    status: Any,
+    ts_vc: ValidationContext,
+    store: KeyStore,
+    report: SignatureReport,
+) -> Any:
+    """Point-in-time validation with the signature timestamp as proof of existence.
+
+    The signer's certificate failed now (revoked or expired). If the signature's timestamp is
+    itself valid and trusted, and earlier than the revocation (whose reason is not a key
+    compromise) or within the certificate's validity, validate the chain *at that time* with
+    our current CRL: pyHanko accepts a revocation dated after the validation moment. Returns
+    the new status when it is trusted, else ``None``."""
+    ts = status.timestamp_validity
+    if ts is None or not (ts.valid and ts.intact and ts.trusted) or ts.timestamp is None:
+        return None
+    when: dt.datetime = ts.timestamp
+    details = status.revocation_details
+    if details is not None:
+        if details.ca_revoked:
+            return None
+        reason = details.revocation_reason.native
+        if reason in COMPROMISE_REASONS or not when < details.revocation_date:
+            return None
+    from .signer import validation_context as build_vc
+
+    past_vc = build_vc(store, moment=when, retroactive_revinfo=True)
+    again = await async_validate_pdf_signature(
+        sig, past_vc, ts_validation_context=ts_vc, diff_policy=ANNOTATION_DIFF_POLICY
+    )
+    if not (again.trusted and not again.revoked):
+        return None
+    report.validated_at_timestamp = True
+    return again
+
+
+async def _verify_one(
     reader: PdfFileReader,
     sig: EmbeddedPdfSignature,
     vc: ValidationContext,
     ts_vc: ValidationContext,
+    store: KeyStore | None = None,
 ) -> SignatureReport:
     is_ts = sig.sig_object_type == "/DocTimeStamp"
     report = SignatureReport(
@@ -506,14 +589,28 @@ def _verify_one(
         report.reason = _text(sig, "/Reason")
         report.signed_at = sig.self_reported_timestamp
         if is_ts:
-            status: Any = validate_pdf_timestamp(sig, vc, diff_policy=ANNOTATION_DIFF_POLICY)
+            status: Any = await async_validate_pdf_timestamp(
+                sig, vc, diff_policy=ANNOTATION_DIFF_POLICY
+            )
             report.timestamp = status.timestamp
             report.tsa = _name_parts(status.signing_cert.subject)["cn"]
             report.timestamp_valid = bool(status.valid and status.intact and status.trusted)
         else:
-            status = validate_pdf_signature(
+            status = await async_validate_pdf_signature(
                 sig, vc, ts_validation_context=ts_vc, diff_policy=ANNOTATION_DIFF_POLICY
             )
+            details = status.revocation_details
+            if details is not None:
+                report.revoked_at = details.revocation_date
+                report.revocation_reason = details.revocation_reason.native
+            if (
+                store is not None
+                and not status.trusted
+                and status.trust_problem_indic in _POINT_IN_TIME
+                and status.intact
+                and status.valid
+            ):
+                status = await _validate_at_timestamp(sig, status, ts_vc, store, report) or status
             ts = status.timestamp_validity
             if ts is not None:
                 report.timestamp = ts.timestamp
