@@ -178,6 +178,14 @@ DOCUMENT_LIMITS = {
     "max_document_bytes": env.integer("MAX_DOCUMENT_MB", 1024, minimum=1) * 1024**2,
 }
 
+# --- Signing --------------------------------------------------------------------------------------
+# Every action on a task signs the decision record (signing/, workflow/sealing.py). The keys and
+# the TSA are configured by the EKESSAI_PKI_DIR, EKESSAI_KEY_PASSPHRASE and TSA_* variables (see
+# signing/conf.py). Only the workflow benchmark turns signing off, to measure the workflow alone.
+SIGN_APPROVALS = env.boolean("SIGN_APPROVALS", True)
+# The internal TSA at /tsa/ answers signed-in users and Bearer clients only, unless this is set.
+TSA_HTTP_PUBLIC = env.boolean("TSA_HTTP_PUBLIC", False)
+
 # --- Notifications --------------------------------------------------------------------------------
 # WebSocket connections one user may hold at once (a further one is closed with code 4429).
 NOTIFICATIONS_MAX_CONNECTIONS_PER_USER = env.integer(
@@ -214,13 +222,6 @@ SECURE_REFERRER_POLICY = "same-origin"
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-# --- API ------------------------------------------------------------------------------------------
-REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "api.authentication.BearerTokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
-    ],
-    "DEFAULT_PERMISSION_CLASSES": [
 # --- Security: second factors, step-up, idle sessions, lockout, CSP (security/) ---------------
 # Approving and signing need a second factor no older than this (step-up).
 MFA_STEP_UP_MINUTES = env.integer("MFA_STEP_UP_MINUTES", 15, minimum=1)
@@ -267,6 +268,13 @@ if PRODUCTION:
     SECURE_HSTS_SECONDS = env.integer("HSTS_SECONDS", 365 * 24 * 3600, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env.boolean("HSTS_INCLUDE_SUBDOMAINS", False)
 
+# --- API ------------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": [
         "rest_framework.permissions.IsAuthenticated",
         "api.authentication.TokenScopePermission",
     ],
@@ -277,6 +285,10 @@ if PRODUCTION:
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["security.throttling.TokenRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "token": env.string("API_TOKEN_RATE", "600/min", hint="requests/period, e.g. 600/min")
+    },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 KNOX_TOKEN_MODEL = "api.ApiToken"  # noqa: S105  (a model name, not a secret)
@@ -284,10 +296,6 @@ KNOX_TOKEN_MODEL = "api.ApiToken"  # noqa: S105  (a model name, not a secret)
 # orphan table would point at users and block flushing them. Our token table is api's.
 MIGRATION_MODULES = {"knox": None}
 REST_KNOX = {
-    "DEFAULT_THROTTLE_CLASSES": ["security.throttling.TokenRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {
-        "token": env.string("API_TOKEN_RATE", "600/min", hint="requests/period, e.g. 600/min")
-    },
     "AUTH_HEADER_PREFIX": "Bearer",
     "TOKEN_TTL": timedelta(days=env.integer("API_TOKEN_TTL_DAYS", 90, minimum=1)),
     "TOKEN_PREFIX": "ek_",

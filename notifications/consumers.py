@@ -36,6 +36,7 @@ from documents.access import can_view
 from documents.models import Document
 from notifications import presence, services
 from org.models import User
+from security.websocket import session_refusal
 
 logger = logging.getLogger(__name__)
 
@@ -166,6 +167,10 @@ class NotificationConsumer(AsyncWebsocketConsumer):
             raise Refused(CLOSE_UNAUTHENTICATED, "authentication required")
         if not user.is_active:
             raise Refused(CLOSE_UNAUTHENTICATED, "this account is deactivated")
+        if header is None:
+            refusal = await database_sync_to_async(session_refusal)(user, self.scope.get("session"))
+            if refusal is not None:
+                raise Refused(CLOSE_UNAUTHENTICATED, refusal)
         return user
 
     async def disconnect(self, code: int) -> None:

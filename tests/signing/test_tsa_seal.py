@@ -119,15 +119,23 @@ def test_http_tsa_rejects_garbage_and_bad_algorithms(pki: KeyStore) -> None:
     assert status["status"] == "rejection" and "bad_alg" in status["fail_info"]
 
 
-def test_view(pki: KeyStore, rf) -> None:
+def test_view(pki: KeyStore, rf, django_user_model) -> None:
+    from django.contrib.auth.models import AnonymousUser
+
     from signing.views import timestamp_view
 
     _, req = InternalTimeStamper().request_cms(b"\x00" * 32, "sha256")
     request = rf.post("/tsa/", data=req.dump(), content_type="application/timestamp-query")
+    request.user = AnonymousUser()
+    # Nobody outside may have our TSA vouch for the time of their hashes.
+    assert timestamp_view(request).status_code == 401
+    request.user = django_user_model(username="someone")
     response = timestamp_view(request)
     assert response["Content-Type"] == "application/timestamp-reply"
     assert tsp.TimeStampResp.load(response.content)["status"]["status"].native == "granted"
-    assert timestamp_view(rf.post("/tsa/", data=b"x", content_type="text/plain")).status_code == 415
+    wrong_type = rf.post("/tsa/", data=b"x", content_type="text/plain")
+    wrong_type.user = request.user
+    assert timestamp_view(wrong_type).status_code == 415
 
 
 def test_seal_image() -> None:
