@@ -8,7 +8,11 @@
 
 The nodes only call workflow.progression; what a person may do is checked by workflow.services
 before any task is touched (viewflow checks no permissions itself). Human tasks are completed by
-the services, never through viewflow's views, which are not mounted.
+the services, never through viewflow's views, which are not mounted: `complete_task` runs the
+flow on with workflow.nodes.run_on (the same graph and callbacks, viewflow's rows written in
+bulk); `run_with_viewflow` is viewflow's own way, kept as the reference the tests compare with.
+A callback reads the route from `activation.context` when the caller handed over its locked row,
+else from the database.
 """
 
 from __future__ import annotations
@@ -20,11 +24,13 @@ from django.http import HttpRequest
 from django.utils import timezone
 from viewflow import this
 from viewflow.workflow import flow
+from viewflow.workflow.status import STATUS
 
+from org.models import User
 from workflow import progression
 from workflow.locks import select_for_update_lock
-from workflow.models import ApprovalProcess, Route, RouteStatus
-from workflow.nodes import DynamicSplit
+from workflow.models import ApprovalProcess, Route, RouteStage, RouteStatus, Slot
+from workflow.nodes import DynamicSplit, run_on
 
 
 def no_ui(request: HttpRequest, *args: Any, **kwargs: Any) -> None:
@@ -33,6 +39,30 @@ def no_ui(request: HttpRequest, *args: Any, **kwargs: Any) -> None:
 
 def route_of(process: Any) -> Route:
     return Route.objects.select_related("document").get(process_id=process.pk)
+
+
+def _context(activation: Any) -> dict[str, Any] | None:
+    context = getattr(activation, "context", None)
+    return context if isinstance(context, dict) else None
+
+
+def _route(activation: Any) -> Route:
+    context = _context(activation)
+    if context is not None and "route" in context:
+        route: Route = context["route"]
+        return route
+    return route_of(activation.process)
+
+
+def _stage(activation: Any, route: Route) -> tuple[RouteStage, list[Slot]]:
+    """The current stage with its slots, read once per run (the join, then settle)."""
+    context = _context(activation)
+    if context is None:
+        return progression.current_stage(route)
+    cached = context.get("stage")
+    if cached is None or cached[0].index != route.current_stage:
+        cached = context["stage"] = progression.current_stage(route)
+    return cached
 
 
 class ApprovalFlow(flow.Flow):
@@ -72,7 +102,7 @@ class ApprovalFlow(flow.Flow):
         return activation.process
 
     def stage_tasks(self, activation: Any) -> list[tuple[Any, dict[str, Any], Any]]:
-        route = route_of(activation.process)
+        route = _route(activation)
         return [
             (self.approve, {"slot": slot.pk, "stage": route.current_stage}, slot)
             for slot in progression.slots_to_open(route)
@@ -83,27 +113,52 @@ class ApprovalFlow(flow.Flow):
 
     def stamp_assigned(self, activation: Any) -> None:
         activation.task.assigned = timezone.now()
-        activation.task.save(update_fields=["assigned"])
+        if activation.task.pk is not None:  # run_on inserts the row later, with the stamp
+            activation.task.save(update_fields=["assigned"])
 
     def drafter(self, activation: Any) -> Any:
-        return route_of(activation.process).document.drafter
+        return _route(activation).document.drafter
 
     def stage_decided(self, activation: Any, active_tasks: Any) -> bool:
         """True once the stage has its result: the join fires and cancels the other tasks."""
-        route = route_of(activation.process)
-        return progression.outcome(route.stages.get(index=route.current_stage)) is not None
+        route = _route(activation)
+        return progression.outcome(*_stage(activation, route)) is not None
 
     def settle(self, activation: Any) -> None:
-        progression.settle(route_of(activation.process))
+        route = _route(activation)
+        context = _context(activation) or {}
+        progression.settle(route, *_stage(activation, route), actor=context.get("actor"))
 
     def noop(self, activation: Any) -> None:
         pass
 
     def is_running(self, activation: Any) -> bool:
-        return route_of(activation.process).status == RouteStatus.IN_PROGRESS
+        return _route(activation).status == RouteStatus.IN_PROGRESS
 
     def is_sent_back(self, activation: Any) -> bool:
-        return route_of(activation.process).status == RouteStatus.SENT_BACK
+        return _route(activation).status == RouteStatus.SENT_BACK
 
     def is_decided(self, activation: Any) -> bool:
-        return route_of(activation.process).status == RouteStatus.DECIDED
+        return _route(activation).status == RouteStatus.DECIDED
+
+
+def open_tasks(route: Route) -> list[Any]:
+    """The route's unfinished viewflow tasks; read under the process lock."""
+    return list(
+        ApprovalFlow.task_class._default_manager.filter(process_id=route.process_id).exclude(
+            status__in=[STATUS.DONE, STATUS.CANCELED, STATUS.REVIVED]
+        )
+    )
+
+
+def complete_task(route: Route, task: Any, tasks: list[Any], actor: User) -> None:
+    """Complete the open human `task` (one of `tasks`, from open_tasks) as its owner would, and
+    run the flow on. `route` is the locked row: the callbacks read and move it in memory."""
+    run_on(route.process, task, tasks, {"route": route, "actor": actor})
+
+
+def run_with_viewflow(task: Any) -> None:
+    """The same through viewflow's activations (one node at a time): the reference."""
+    activation = task.flow_task.activation_class(task)
+    activation.start(None)
+    activation.execute()

@@ -1,8 +1,20 @@
 """How a route moves from stage to stage. Called by the flow's nodes (workflow.flows), under the
 process lock and inside the transaction of the action that moved it.
+
+Every action runs its body inside `action()`, which writes two things last, just before the
+commit: a decision's document number (a row lock on the department's counter) and the audit
+entries (a row lock on the audit trail's single head row). Those are the only rows that actions on
+different documents contend for, and a row lock is held until the commit, so taking them last keeps
+approvals of different documents from waiting on each other's work.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
 
 from django.utils import timezone
 
@@ -29,6 +41,33 @@ APPROVED, REJECTED, SENT_BACK, SKIPPED = "approved", "rejected", "sent_back", "s
 BLOCKING_KINDS = (SlotKind.APPROVE, SlotKind.CONSULT)
 
 
+@dataclass
+class _Deferred:
+    audit: list[dict[str, Any]] = field(default_factory=list)
+    decisions: list[tuple[Route, User | None]] = field(default_factory=list)
+
+
+_deferred: ContextVar[_Deferred | None] = ContextVar("workflow_deferred", default=None)
+
+
+@contextmanager
+def action() -> Iterator[None]:
+    """The body of one action, inside its transaction (see the module docstring). Nested uses
+    join the outer one; on an exception nothing deferred is written."""
+    if _deferred.get() is not None:
+        yield
+        return
+    state = _Deferred()
+    token = _deferred.set(state)
+    try:
+        yield
+        number_decisions()
+        for entry in state.audit:
+            audit.record(**entry)
+    finally:
+        _deferred.reset(token)
+
+
 def history(
     route: Route,
     action: str,
@@ -50,21 +89,27 @@ def history(
         comment=comment,
         details=details,
     )
-    # The same action in the tamper-evident audit trail, in the same transaction.
-    audit.record(
-        f"workflow.{action}",
-        actor=actor,
-        on_behalf_of=on_behalf_of,
-        document=route.document_id,
-        version=route.document_version,
-        data={
+    # The same action in the tamper-evident audit trail, in the same transaction (at its end
+    # inside an action()).
+    record: dict[str, Any] = {
+        "action": f"workflow.{action}",
+        "actor": actor,
+        "on_behalf_of": on_behalf_of,
+        "document": route.document_id,
+        "version": route.document_version,
+        "data": {
             "history": entry.pk,
             "slot": slot.pk if slot else None,
             "stage": entry.stage_name,
             "comment": comment,
             **details,
         },
-    )
+    }
+    deferred = _deferred.get()
+    if deferred is None:
+        audit.record(**record)
+    else:
+        deferred.audit.append(record)
 
 
 def open_slot(slot: Slot) -> None:
@@ -87,26 +132,40 @@ def open_slot(slot: Slot) -> None:
 
 def slots_to_open(route: Route) -> list[Slot]:
     """The split's fan-out: the current stage's next slots (one at a time when sequential)."""
-    stage = route.stages.get(index=route.current_stage)
-    stage.status = StageStatus.ACTIVE
-    stage.save(update_fields=["status"])
     waiting = list(
-        stage.slots.filter(status=SlotStatus.WAITING, kind__in=BLOCKING_KINDS)
+        Slot.objects.filter(
+            stage__route=route,
+            stage__index=route.current_stage,
+            status=SlotStatus.WAITING,
+            kind__in=BLOCKING_KINDS,
+        )
         .select_related("stage__route", "assignee")
         .order_by("order", "id")
     )
-    if stage.mode == StageMode.SEQUENTIAL:
+    RouteStage.objects.filter(route=route, index=route.current_stage).update(
+        status=StageStatus.ACTIVE
+    )
+    if waiting and waiting[0].stage.mode == StageMode.SEQUENTIAL:
         waiting = waiting[:1]
     for slot in waiting:
+        slot.stage.status = StageStatus.ACTIVE
         open_slot(slot)
     return waiting
 
 
-def outcome(stage: RouteStage) -> str | None:
-    """None while the stage is undecided."""
+def current_stage(route: Route) -> tuple[RouteStage, list[Slot]]:
+    """The route's current stage and all its slots (every round)."""
+    stage = route.stages.get(index=route.current_stage)
+    return stage, list(stage.slots.all())
+
+
+def outcome(stage: RouteStage, slots: list[Slot] | None = None) -> str | None:
+    """None while the stage is undecided. `slots`: the stage's slots, if already loaded."""
     if stage.status == StageStatus.SKIPPED:
         return SKIPPED
-    slots = [s for s in stage.slots.all() if s.kind in BLOCKING_KINDS and s.round == stage.round]
+    if slots is None:
+        slots = list(stage.slots.all())
+    slots = [s for s in slots if s.kind in BLOCKING_KINDS and s.round == stage.round]
     statuses = [s.status for s in slots]
     if SlotStatus.REJECTED in statuses:
         return REJECTED
@@ -119,10 +178,13 @@ def outcome(stage: RouteStage) -> str | None:
     return None
 
 
-def _close_leftovers(stage: RouteStage, result: str) -> None:
-    for slot in stage.slots.filter(
-        status__in=[SlotStatus.OPEN, SlotStatus.WAITING], kind__in=BLOCKING_KINDS
-    ):
+def _close_leftovers(stage: RouteStage, result: str, slots: list[Slot]) -> None:
+    for slot in slots:
+        if slot.status not in (SlotStatus.OPEN, SlotStatus.WAITING):
+            continue
+        if slot.kind not in BLOCKING_KINDS:
+            continue
+        slot.stage = stage
         was_open = slot.status == SlotStatus.OPEN
         slot.status = SlotStatus.CANCELLED if was_open or result != APPROVED else SlotStatus.SKIPPED
         slot.save(update_fields=["status"])
@@ -130,26 +192,34 @@ def _close_leftovers(stage: RouteStage, result: str) -> None:
             hooks.task_cancelled(slot)
 
 
-def settle(route: Route) -> None:
-    """After the join: close the stage and move the route on, back, or to its end."""
-    route = Route.objects.select_related("document").get(pk=route.pk)
-    stage = route.stages.get(index=route.current_stage)
-    result = outcome(stage)
+def settle(
+    route: Route,
+    stage: RouteStage | None = None,
+    slots: list[Slot] | None = None,
+    actor: User | None = None,
+) -> None:
+    """After the join: close the stage and move the route on, back, or to its end.
+
+    `route` is the locked, current row; `stage` and `slots` its current stage, if already loaded;
+    `actor` whoever acted, if known (else the decision is recorded for the last one who did)."""
+    if stage is None or slots is None:
+        stage, slots = current_stage(route)
+    result = outcome(stage, slots)
     if result is None:
         return  # a sequential stage with people still to go: the switch loops to the split
-    _close_leftovers(stage, result)
+    _close_leftovers(stage, result, slots)
     if result in (APPROVED, SKIPPED):
         if stage.status != StageStatus.SKIPPED:
             stage.status = StageStatus.DONE
             stage.save(update_fields=["status"])
-        advance(route)
+        advance(route, actor)
     elif result == REJECTED:
         finish(route, RouteStatus.REJECTED, Status.REJECTED)
     else:
         _sent_back(route, stage)
 
 
-def advance(route: Route) -> None:
+def advance(route: Route, actor: User | None = None) -> None:
     """Open circulation stages on the way (they never block); stop at the next blocking stage."""
     for stage in route.stages.filter(status=StageStatus.PENDING).order_by("index"):
         if stage.mode == StageMode.CIRCULATION:
@@ -163,7 +233,7 @@ def advance(route: Route) -> None:
         route.current_stage = stage.index
         route.save(update_fields=["current_stage"])
         return
-    decide(route)
+    decide(route, actor)
 
 
 def _last_actor(route: Route) -> User:
@@ -176,25 +246,45 @@ def _last_actor(route: Route) -> User:
     return slot.acted_by if slot and slot.acted_by else route.document.drafter
 
 
-def decide(route: Route) -> None:
-    """決裁: the number and the decision date are fixed in the deciding transaction."""
-    document = route.document
+def decide(route: Route, actor: User | None = None) -> None:
+    """決裁: the number and the decision date are fixed in the deciding transaction.
+
+    The route ends now; the document's number, its row and the decision's history entry are
+    written by number_decisions(), at the end of the action (or now, outside one)."""
     now = timezone.now()
-    number = next_number(document.department, timezone.localdate(now))
+    route.document.decided_at = now
+    route.document.status = Status.DECIDED
+    route.status = RouteStatus.DECIDED
+    route.finished_at = now
+    route.save(update_fields=["status", "finished_at"])
+    deferred = _deferred.get()
+    if deferred is None:
+        _number(route, actor)
+    else:
+        deferred.decisions.append((route, actor))
+
+
+def number_decisions() -> None:
+    """Give the decisions of the current action their numbers (see decide()). The approval
+    services call this before the decider seals the record, which shows the number."""
+    deferred = _deferred.get()
+    while deferred is not None and deferred.decisions:
+        _number(*deferred.decisions.pop(0))
+
+
+def _number(route: Route, actor: User | None) -> None:
+    document = route.document
+    decided_at = document.decided_at or timezone.now()
+    number = next_number(document.department, timezone.localdate(decided_at))
     document.number, document.fiscal_year, document.serial = (
         number.text,
         number.fiscal_year,
         number.serial,
     )
-    document.decided_at = now
-    document.status = Status.DECIDED
     document.save(
         update_fields=["number", "fiscal_year", "serial", "decided_at", "status", "updated_at"]
     )
-    route.status = RouteStatus.DECIDED
-    route.finished_at = now
-    route.save(update_fields=["status", "finished_at"])
-    history(route, ActionKind.DECIDE, _last_actor(route), number=number.text)
+    history(route, ActionKind.DECIDE, actor or _last_actor(route), number=number.text)
     hooks.document_decided(document)
 
 

@@ -5,6 +5,8 @@ the route row, checks who may do what now, records it, and only then completes t
 which moves the flow (join → settle → next stage or end): all in one transaction. Two approvers
 of an any-of stage acting at the same instant are serialised; the second finds the task closed
 and gets 409. Side effects outside the database are queued for after commit (workflow.hooks).
+The rows every action contends for (a department's number counter, the audit trail's head) are
+written at the end of the transaction (workflow.progression.action).
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework import status
 from viewflow.workflow.exceptions import FlowLockFailed
-from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
 from api.errors import ApiError
@@ -29,7 +30,7 @@ from documents.services import freeze_version, lock_document
 from org import roles
 from org.models import User
 from workflow import hooks, progression, sealing
-from workflow.flows import ApprovalFlow
+from workflow.flows import ApprovalFlow, complete_task, open_tasks
 from workflow.models import (
     ActionKind,
     Route,
@@ -128,9 +129,15 @@ def _write_route(document: Document, planned: PlannedRoute) -> Route:
 
 @contextmanager
 def _process_lock(route: Route) -> Iterator[None]:
+    with _process_lock_of(route.process_id):
+        yield
+
+
+@contextmanager
+def _process_lock_of(process_id: int | None) -> Iterator[None]:
     """viewflow's lock on the route's process; a busy lock becomes a 409 the client may retry."""
     try:
-        with ApprovalFlow.lock(route.process_id):
+        with ApprovalFlow.lock(process_id):
             yield
     except FlowLockFailed:
         raise _conflict(
@@ -139,26 +146,34 @@ def _process_lock(route: Route) -> Iterator[None]:
 
 
 def _lock_route(route_id: int) -> Route:
-    return Route.objects.select_for_update(of=("self",)).select_related("document").get(pk=route_id)
+    return (
+        Route.objects.select_for_update(of=("self",))
+        .select_related("document__department", "process")
+        .get(pk=route_id)
+    )
 
 
-def _task_of(slot: Slot) -> Task:
-    task = Task.objects.filter(
-        process_id=slot.stage.route.process_id,
-        seed_content_type=ContentType.objects.get_for_model(Slot),
-        seed_object_id=slot.pk,
-        status=STATUS.ASSIGNED,
-    ).first()
-    if task is None:
-        raise _conflict("task_closed", _("This task is already closed."))
-    return task
+def _task_closed() -> WorkflowError:
+    return _conflict("task_closed", _("This task is already closed."))
 
 
-def _run_task(task: Task) -> None:
-    """Complete a human task as its owner would, and let the flow move on."""
-    activation = task.flow_task.activation_class(task)
-    activation.start(None)
-    activation.execute()
+def _run_task(route: Route, actor: User, *, slot: Slot | None = None, node: object = None) -> None:
+    """Complete the open human task of `slot` (or of the flow node `node`) as its owner would,
+    and let the flow move on; 409 if there is none."""
+    tasks = open_tasks(route)
+    slot_type = ContentType.objects.get_for_model(Slot).pk
+    for task in tasks:
+        if task.status != STATUS.ASSIGNED:
+            continue
+        if slot is not None and (
+            task.seed_content_type_id == slot_type and task.seed_object_id == slot.pk
+        ):
+            break
+        if node is not None and task.flow_task is node:
+            break
+    else:
+        raise _task_closed()
+    complete_task(route, task, tasks, actor)
 
 
 # --- Submission -------------------------------------------------------------------------------
@@ -174,6 +189,17 @@ def submit(
     readers: Sequence[User] = (),
 ) -> Route:
     """起案: send a draft (or a withdrawn document) on its route; resubmit a sent-back one."""
+    with progression.action():
+        return _submit(user, document_id, template_code, approvers, readers)
+
+
+def _submit(
+    user: User,
+    document_id: int,
+    template_code: str | None,
+    approvers: Sequence[User],
+    readers: Sequence[User],
+) -> Route:
     document = lock_document(document_id)
     if document.drafter_id != user.pk:
         raise _forbidden(_("Only the drafter can submit this document."))
@@ -212,13 +238,13 @@ def _resubmit(user: User, document: Document) -> Route:
         document.status = Status.IN_REVIEW
         document.save(update_fields=["status", "updated_at"])
         history(route, ActionKind.RESUBMIT, user)
-        task = Task.objects.filter(
-            process_id=route.process_id, status=STATUS.ASSIGNED, flow_task=ApprovalFlow.revise
-        ).first()
-        if task is None:
-            raise _conflict("task_closed", _("This document is not waiting for a revision."))
-        # The flow continues with the stage that sent it back (progression._sent_back).
-        _run_task(task)
+        try:
+            # The flow continues with the stage that sent it back (progression._sent_back).
+            _run_task(route, user, node=ApprovalFlow.revise)
+        except WorkflowError:
+            raise _conflict(
+                "task_closed", _("This document is not waiting for a revision.")
+            ) from None
     ensure_record(version)
     if not version.record_revisions.exists():
         # A revised version has a new record: the drafter seals it as at the first submission.
@@ -239,19 +265,27 @@ def _close(slot: Slot, new_status: str, actor: User, comment: str = "") -> None:
 
 @contextmanager
 def _acting_on(user: User, slot_id: int) -> Iterator[tuple[Route, Slot]]:
-    """Lock the slot's route and check that `user` may act on the slot now."""
+    """Lock the slot's route and check that `user` may act on the slot now.
+
+    The body runs inside the transaction, the process lock and progression.action()."""
     try:
-        route_id = Slot.objects.values_list("stage__route_id", flat=True).get(pk=slot_id)
+        process_id = Slot.objects.values_list("stage__route__process_id", flat=True).get(pk=slot_id)
     except Slot.DoesNotExist:
         raise WorkflowError("not_found", _("No such task."), status.HTTP_404_NOT_FOUND) from None
-    route = Route.objects.get(pk=route_id)
-    with transaction.atomic(), _process_lock(route):
-        route = _lock_route(route_id)
+    with transaction.atomic(), _process_lock_of(process_id), progression.action():
+        # The slot and its route in one statement; the route is slot.stage.route, so what the
+        # flow changes in it is what the caller sees.
         slot = (
-            Slot.objects.select_for_update(of=("self",))
-            .select_related("stage__route", "assignee", "on_behalf_of")
+            Slot.objects.select_for_update(of=("self", "stage__route"))
+            .select_related(
+                "stage__route__document__department",
+                "stage__route__process",
+                "assignee",
+                "on_behalf_of",
+            )
             .get(pk=slot_id)
         )
+        route = slot.stage.route
         if slot.assignee_id != user.pk:
             raise _forbidden(_("This task is not yours."))
         if route.status == RouteStatus.WITHDRAWN:
@@ -297,7 +331,8 @@ def approve(user: User, slot_id: int, comment: str = "") -> Slot:
         if slot.kind in progression.BLOCKING_KINDS:
             if slot.on_behalf_of is not None:
                 _post_review_for(slot)
-            _run_task(_task_of(slot))
+            _run_task(route, user, slot=slot)
+        progression.number_decisions()  # the decider's seal shows the number
         sealing.seal_action(route, slot, user, "approve")
     return slot
 
@@ -344,7 +379,7 @@ def send_back(user: User, slot_id: int, reason: str, to: str | int = "drafter") 
             on_behalf_of=slot.on_behalf_of,
             to=to,
         )
-        _run_task(_task_of(slot))
+        _run_task(route, user, slot=slot)
         sealing.seal_action(route, slot, user, "send_back")
         hooks.document_sent_back(route.document, reason)
     return route
@@ -365,7 +400,7 @@ def reject(user: User, slot_id: int, reason: str) -> Route:
             comment=reason,
             on_behalf_of=slot.on_behalf_of,
         )
-        _run_task(_task_of(slot))
+        _run_task(route, user, slot=slot)
         sealing.seal_action(route, slot, user, "reject")
         hooks.document_rejected(route.document, reason)
     return route
@@ -381,7 +416,7 @@ def withdraw(user: User, document_id: int, reason: str = "") -> Route:
         raise _forbidden(_("Only the drafter can withdraw this document."))
     if route is None:
         raise _conflict("not_in_review", _("This document is not on a route."))
-    with transaction.atomic(), _process_lock(route):
+    with transaction.atomic(), _process_lock(route), progression.action():
         route = _lock_route(route.pk)
         if route.status not in (RouteStatus.IN_PROGRESS, RouteStatus.SENT_BACK):
             raise _conflict("not_in_review", _("This document is not on a route."))
@@ -411,7 +446,7 @@ def skip_stage(user: User, route_id: int, stage_index: int, reason: str) -> Rout
     if not reason.strip():
         raise WorkflowError("invalid", _("Say why the stage is skipped."))
     route = Route.objects.get(pk=route_id)
-    with transaction.atomic(), _process_lock(route):
+    with transaction.atomic(), _process_lock(route), progression.action():
         route = _lock_route(route_id)
         stage = route.stages.get(index=stage_index)
         if route.status != RouteStatus.IN_PROGRESS:
@@ -431,7 +466,7 @@ def skip_stage(user: User, route_id: int, stage_index: int, reason: str) -> Rout
             open_slot = stage.slots.filter(status=SlotStatus.OPEN).first()
             if open_slot is not None:
                 _close(open_slot, SlotStatus.SKIPPED, user, reason)
-                _run_task(_task_of(open_slot))
+                _run_task(route, user, slot=open_slot)
         else:
             stage.slots.filter(status=SlotStatus.WAITING).update(status=SlotStatus.SKIPPED)
     return route
