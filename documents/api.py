@@ -173,7 +173,7 @@ class AttachmentDetailView(APIView):
     def get(self, request: Request, document_id: int, attachment_id: int) -> StreamingHttpResponse:
         document = visible_document(request, document_id)
         attachment = _attachment(document, attachment_id)
-        response = downloads.original(attachment)
+        response = downloads.original(attachment, request)
         audit.record(
             "attachment.download",
             actor=user_of(request),
@@ -201,7 +201,7 @@ class AttachmentsZipView(APIView):
         version = _version(document, request)
         attachments = list(version.attachments.order_by("position"))
         name = f"{document.number or document.pk}_添付ファイル.zip"
-        response = downloads.originals_zip(attachments, name)
+        response = downloads.originals_zip(attachments, name, request)
         audit.record(
             "attachment.download",
             actor=user_of(request),
@@ -222,7 +222,7 @@ class RecordView(APIView):
         document = visible_document(request, document_id)
         version = ensure_record(_version(document, request))
         name = f"{document.number or document.pk}_v{version.number}.pdf"
-        response = downloads.record_pdf(version.record_sha256, version.record_size, name)
+        response = downloads.record_pdf(version.record_sha256, version.record_size, name, request)
         audit.record(
             "record.download",
             actor=user_of(request),

@@ -8,8 +8,11 @@ temporary file ever holds a whole document.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from typing import Any
 
+from asgiref.sync import sync_to_async
+from django.core.handlers.asgi import ASGIRequest
 from django.http import StreamingHttpResponse
 from zipstream import ZIP_STORED, ZipStream
 
@@ -22,6 +25,33 @@ def _chunks(sha256: str) -> Iterator[bytes]:
         yield from reader
 
 
+async def async_chunks(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
+    """One chunk at a time from a worker thread (the store reads block), in order."""
+    step = sync_to_async(_next_or_none, thread_sensitive=False)
+    try:
+        while (chunk := await step(chunks)) is not None:
+            yield chunk
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            await sync_to_async(close, thread_sensitive=False)()
+
+
+def _next_or_none(chunks: Iterator[bytes]) -> bytes | None:
+    return next(chunks, None)
+
+
+def streamed(
+    chunks: Iterable[bytes], request: Any = None
+) -> Iterable[bytes] | AsyncIterator[bytes]:
+    """Under ASGI Django reads a sync iterator whole into memory before sending it; an async
+    iterator is sent as it comes. `request` may be Django's or DRF's."""
+    raw = getattr(request, "_request", request)
+    if isinstance(raw, ASGIRequest):
+        return async_chunks(iter(chunks))
+    return chunks
+
+
 def _response(
     chunks: Iterable[bytes],
     *,
@@ -29,8 +59,9 @@ def _response(
     content_type: str,
     length: int | None,
     inline: bool = False,
+    request: Any = None,
 ) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(chunks, content_type=content_type)
+    response = StreamingHttpResponse(streamed(chunks, request), content_type=content_type)
     response["Content-Disposition"] = content_disposition(filename, inline=inline)
     response["X-Content-Type-Options"] = "nosniff"
     # A stored object never changes (content addressing); the permission check must still run
@@ -44,17 +75,20 @@ def _response(
     return response
 
 
-def original(attachment: Attachment) -> StreamingHttpResponse:
+def original(attachment: Attachment, request: Any = None) -> StreamingHttpResponse:
     get_store().stat(key_for(attachment.sha256))  # fail before the headers go out
     return _response(
         _chunks(attachment.sha256),
         filename=attachment.filename,
         content_type="application/octet-stream",
         length=attachment.size,
+        request=request,
     )
 
 
-def record_pdf(sha256: str, size: int | None, filename: str) -> StreamingHttpResponse:
+def record_pdf(
+    sha256: str, size: int | None, filename: str, request: Any = None
+) -> StreamingHttpResponse:
     get_store().stat(key_for(sha256))
     return _response(
         _chunks(sha256),
@@ -62,6 +96,7 @@ def record_pdf(sha256: str, size: int | None, filename: str) -> StreamingHttpRes
         content_type="application/pdf",
         length=size,
         inline=True,
+        request=request,
     )
 
 
@@ -83,7 +118,9 @@ def unique_names(names: Sequence[str]) -> list[str]:
     return result
 
 
-def originals_zip(attachments: Sequence[Attachment], filename: str) -> StreamingHttpResponse:
+def originals_zip(
+    attachments: Sequence[Attachment], filename: str, request: Any = None
+) -> StreamingHttpResponse:
     # Stored, not deflated: PDFs and images are compressed already, and a stored ZIP has a
     # length known in advance, so the browser shows real progress.
     archive = ZipStream(compress_type=ZIP_STORED, sized=True)
@@ -92,5 +129,9 @@ def originals_zip(attachments: Sequence[Attachment], filename: str) -> Streaming
     ):
         archive.add(_chunks(attachment.sha256), name, size=attachment.size)
     return _response(
-        iter(archive), filename=filename, content_type="application/zip", length=len(archive)
+        iter(archive),
+        filename=filename,
+        content_type="application/zip",
+        length=len(archive),
+        request=request,
     )

@@ -37,16 +37,14 @@ import json
 import re
 import tempfile
 import unicodedata
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
-from asgiref.sync import sync_to_async
 from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives import serialization
-from django.core.handlers.asgi import ASGIRequest
 from django.http import StreamingHttpResponse
 from django.utils import timezone, translation
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -57,7 +55,7 @@ from zipstream import ZIP_STORED, ZipStream
 from audit import services as audit
 from audit.api import sees_everything
 from audit.models import AuditAnchor, AuditEntry, AuditHead
-from documents.downloads import unique_names
+from documents.downloads import streamed, unique_names
 from documents.models import Attachment, Document, DocumentVersion
 from documents.records import ensure_record
 from org.models import User
@@ -144,34 +142,13 @@ class EvidencePackage:
     def response(self, request: Any = None) -> StreamingHttpResponse:
         archive = self.zip()
         length = len(archive)
-        content: Iterable[bytes] | AsyncIterator[bytes] = iter(archive)
-        raw = getattr(request, "_request", request)
-        if isinstance(raw, ASGIRequest):
-            # Django would read a sync iterator whole into memory under ASGI: hand it chunks.
-            content = _async_chunks(iter(archive))
-        response = StreamingHttpResponse(content, content_type="application/zip")
+        response = StreamingHttpResponse(streamed(archive, request), content_type="application/zip")
         response["Content-Disposition"] = content_disposition(self.filename)
         response["Content-Length"] = str(length)
         response["X-Content-Type-Options"] = "nosniff"
         response["Cache-Control"] = "private, no-store, no-transform"
         response["Content-Security-Policy"] = "sandbox; default-src 'none'"
         return response
-
-
-async def _async_chunks(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
-    """One chunk at a time from a worker thread (the store reads block), in order."""
-    step = sync_to_async(_next_or_none, thread_sensitive=False)
-    try:
-        while (chunk := await step(chunks)) is not None:
-            yield chunk
-    finally:
-        close = getattr(chunks, "close", None)
-        if close is not None:
-            await sync_to_async(close, thread_sensitive=False)()
-
-
-def _next_or_none(chunks: Iterator[bytes]) -> bytes | None:
-    return next(chunks, None)
 
 
 # --- names ----------------------------------------------------------------------------------------
