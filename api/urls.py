@@ -13,4 +13,5 @@ urlpatterns = [
     path("", include("notifications.urls")),
     path("", include("audit.urls")),
     path("", include("signing.urls")),
+    path("", include("retention.urls")),
 ]

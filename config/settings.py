@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "notifications",
     "signing",
     "audit",
+    "retention",
     "frontend",
     "django_otp",
     "django_otp.plugins.otp_totp",

@@ -16,6 +16,8 @@ DOCUMENT_TYPES = [
     ("inquiry", "照会", 1, False, 40),
     ("plan", "計画", 30, False, 50),
     ("regulation", "例規", 0, False, 60),
+    # 廃棄・移管: requests to dispose of or transfer expired records (retention/), on a route.
+    ("disposal", "廃棄・移管", 30, False, 95),
     ("other", "その他", 5, False, 90),
 ]
 

@@ -72,6 +72,9 @@ class Status(models.TextChoices):
     DECIDED = "decided", _("Decided")
     REJECTED = "rejected", _("Rejected")
     WITHDRAWN = "withdrawn", _("Withdrawn")
+    # After the retention period, through a disposal request of its own (retention/).
+    DISPOSED = "disposed", _("Disposed")
+    TRANSFERRED = "transferred", _("Transferred to the archives")
 
 
 EDITABLE_STATUSES = (Status.DRAFT, Status.SENT_BACK, Status.WITHDRAWN)

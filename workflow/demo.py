@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from documents.models import DocumentType
 from org.models import Department, Position
 from workflow.models import (
     ApproverRule,
@@ -52,6 +53,12 @@ TEMPLATES: dict[str, tuple[str, list[tuple[str, str, str, Rule]]]] = {
             ("副市長（決裁）", StageMode.SEQUENTIAL, StageRole.DECIDE, VICE_MAYOR),
         ],
     ),
+    # 廃棄・移管 (retention/): requested by 情報政策課 (admin), decided by the director of its
+    # department, 総務部長.
+    "haiki-ikan": (
+        "廃棄・移管決裁",
+        [("総務部長（決裁）", StageMode.SEQUENTIAL, StageRole.DECIDE, DIRECTOR)],
+    ),
 }
 
 # priority, name, template, amount from (inclusive), amount below (exclusive)
@@ -60,6 +67,8 @@ RULES = [
     (20, "1,000万円未満は部長専決", "bucho-senketsu", 1_000_000, 10_000_000),
     (30, "1,000万円以上は副市長決裁", "fukushicho-kessai", 10_000_000, None),
 ]
+# priority, name, template, document type: whatever the amount
+TYPE_RULES = [(5, "廃棄・移管は総務部長決裁", "haiki-ikan", "disposal")]
 
 
 @transaction.atomic
@@ -90,3 +99,10 @@ def seed_routes() -> None:
                 "amount_max": high,
             },
         )
+    for priority, name, code, doc_type in TYPE_RULES:
+        rule, created = RouteSelectionRule.objects.get_or_create(
+            name=name,
+            defaults={"priority": priority, "template": RouteTemplate.objects.get(code=code)},
+        )
+        if created:
+            rule.doc_types.add(DocumentType.objects.get(code=doc_type))

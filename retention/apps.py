@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class RetentionConfig(AppConfig):
+    name = "retention"
+    verbose_name = _("Retention and disposal")
+
+    def ready(self) -> None:
+        # After a decision commits: Object Lock for the record, or carry out a disposal request.
+        from retention import listeners
+        from workflow import hooks
+
+        hooks.listen(listeners.on_workflow_event)

@@ -1,0 +1,36 @@
+"""After a decision commits (`workflow.hooks`): lock the record; carry out a disposal request.
+
+Each part is caught on its own, so a failing lock does not stop a disposal and the other way
+round; whatever fails is left for `apply_retention` to heal.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from documents.models import Document, Status
+from workflow.hooks import WorkflowEvent
+
+from . import execution, locking
+from .models import DisposalRequest
+
+logger = logging.getLogger(__name__)
+
+
+def on_workflow_event(event: WorkflowEvent) -> None:
+    if event.type != "document.decided":
+        return
+    document = Document.objects.filter(pk=event.document_id, status=Status.DECIDED).first()
+    if document is None:
+        return
+    try:
+        locking.protect(document)
+    except Exception:
+        logger.exception("retention: locking record %s failed", document.pk)
+    request = DisposalRequest.objects.filter(document=document).first()
+    if request is None:
+        return
+    try:
+        execution.carry_out(request)
+    except Exception:
+        logger.exception("retention: carrying out disposal request %s failed", request.pk)
