@@ -78,7 +78,8 @@ def decide_through_route(
 
     `on_decision` wraps the decider's action (e.g. capturing and running on-commit callbacks).
     """
-    files = originals if originals is not None else {"案内図.pdf": pdf_bytes(f"map of {title}")}
+    marker = hashlib.sha256(title.encode()).hexdigest()[:16]  # distinct bytes per record
+    files = originals if originals is not None else {"案内図.pdf": pdf_bytes(f"map {marker}")}
     meta = {
         "title": title,
         "doc_type": doc_type,
