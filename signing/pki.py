@@ -281,7 +281,7 @@ class CertificateAuthority:
         subject: x509.Name,
         public_key: ec.EllipticCurvePublicKey,
         *,
-        days: int,
+        days: float,
         eku: list[x509.ObjectIdentifier] | None = None,
         eku_critical: bool = False,
         email: str | None = None,
@@ -343,7 +343,7 @@ class CertificateAuthority:
             )
         return builder.sign(root_key, hashes.SHA256())
 
-    def _issue_into(self, key_id: str, meta: dict[str, Any], days: int) -> x509.Certificate:
+    def _issue_into(self, key_id: str, meta: dict[str, Any], days: float) -> x509.Certificate:
         """Generate a key, issue its certificate, archive the previous certificate."""
         directory = self.key_dir(key_id)
         key = ec.generate_private_key(ec.SECP256R1())
@@ -370,7 +370,7 @@ class CertificateAuthority:
         position: str,
         section: str,
         organisation: str | None = None,
-        days: int = LEAF_DAYS,
+        days: float = LEAF_DAYS,
     ) -> x509.Certificate:
         """Issue a position certificate (職責証明書) and a new key under ``key_id``.
 
@@ -402,7 +402,7 @@ class CertificateAuthority:
         section: str = "",
         organisation: str | None = None,
         email: str | None = None,
-        days: int = LEAF_DAYS,
+        days: float = LEAF_DAYS,
     ) -> x509.Certificate:
         """Issue a personal certificate (CN = the person's name), optionally with an e-mail SAN."""
         meta = {
@@ -424,29 +424,56 @@ class CertificateAuthority:
                 meta = json.loads(meta_path.read_text())
             except FileNotFoundError:
                 raise PKIError(f"unknown key id {key_id!r}") from None
-            days = int(meta.pop("days", LEAF_DAYS))
+            days = float(meta.pop("days", LEAF_DAYS))
             return self._issue_into(key_id, meta, days)
 
-    def ensure_tsa(self, days: int = TSA_DAYS) -> x509.Certificate:
+    def ensure_tsa(self, days: float = TSA_DAYS) -> x509.Certificate:
         """Create the internal TSA's key and certificate (EKU timeStamping, critical)."""
         if self.tsa_cert_path.exists():
             return self.load_cert(self.tsa_cert_path)
         with self._locked():
             if self.tsa_cert_path.exists():
                 return self.load_cert(self.tsa_cert_path)
-            key = ec.generate_private_key(ec.SECP256R1())
-            subject = _name(f"{self.organisation} タイムスタンプ局", o=self.organisation)
-            cert = self._issue(
-                subject,
-                key.public_key(),
-                days=days,
-                eku=[ExtendedKeyUsageOID.TIME_STAMPING],
-                eku_critical=True,
-            )
-            self._write_key(self.tsa_key_path, key)
-            self._write_cert(self.tsa_cert_path, cert)
-            self._bump_generation()
-            return cert
+            return self._issue_tsa(days)
+
+    def rotate_tsa(self, days: float = TSA_DAYS) -> x509.Certificate:
+        """A new key and certificate for the internal TSA, e.g. before the current certificate
+        expires (archival timestamps must be renewed by a TSA that will outlive them). The old
+        certificate moves to ``tsa/history/`` and stays in :meth:`all_certificates`."""
+        with self._locked():
+            if self.tsa_cert_path.exists():
+                previous = self.load_cert(self.tsa_cert_path)
+                history = self.tsa_history_dir / f"{previous.serial_number:x}.pem"
+                history.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(self.tsa_cert_path, history)
+            return self._issue_tsa(days)
+
+    @property
+    def tsa_history_dir(self) -> Path:
+        return self.directory / "tsa" / "history"
+
+    def _issue_tsa(self, days: float) -> x509.Certificate:
+        key = ec.generate_private_key(ec.SECP256R1())
+        subject = _name(f"{self.organisation} タイムスタンプ局", o=self.organisation)
+        cert = self._issue(
+            subject,
+            key.public_key(),
+            days=days,
+            eku=[ExtendedKeyUsageOID.TIME_STAMPING],
+            eku_critical=True,
+        )
+        self._write_key(self.tsa_key_path, key)
+        self._write_cert(self.tsa_cert_path, cert)
+        self._bump_generation()
+        return cert
+
+    def tsa_certificates(self) -> list[x509.Certificate]:
+        """The internal TSA's current certificate first, then the earlier ones (newest first)."""
+        certs = [self.load_cert(self.tsa_cert_path)] if self.tsa_cert_path.exists() else []
+        if self.tsa_history_dir.exists():
+            old = [self.load_cert(p) for p in self.tsa_history_dir.glob("*.pem")]
+            certs.extend(sorted(old, key=lambda c: c.not_valid_before_utc, reverse=True))
+        return certs
 
     # --- listing -----------------------------------------------------------------------------
 
@@ -475,8 +502,7 @@ class CertificateAuthority:
         certs: list[x509.Certificate] = []
         for key_id in self.key_ids():
             certs.extend(self.certificates(key_id))
-        if self.tsa_cert_path.exists():
-            certs.append(self.load_cert(self.tsa_cert_path))
+        certs.extend(self.tsa_certificates())
         return certs
 
     # --- revocation --------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -370,6 +370,10 @@ class SignatureReport:
     # True when the certificate was revoked (or expired) only after the signature's trusted
     # timestamp, which proves the signature existed while the certificate was good: valid.
     validated_at_timestamp: bool = False
+    # Set when this timestamp (the signature's, or this document timestamp) could only be
+    # validated at the time of a later document timestamp (its TSA certificate has expired
+    # since): the archival chain of PAdES B-LTA. The time used.
+    timestamp_validated_at: dt.datetime | None = None
     coverage: str | None = None
     modification: Modification = "other"
     modification_level: str | None = None
@@ -491,18 +495,24 @@ def verify_pdf(
                 False, problem=f"trust configuration unusable: {e}", revisions=revisions
             )
 
-        def contexts() -> tuple[ValidationContext, ValidationContext]:
+        def context(foreign: bool, moment: dt.datetime | None = None) -> ValidationContext:
             # our chain: the CRL is always at hand, so revocation data is required;
             # foreign chains (extra roots, an external TSA): no fetching, so soft-fail
-            return build_vc(ours_store), build_vc(
-                ours_store, extra_roots=extra_roots, revocation_mode="soft-fail"
+            if not foreign:
+                return build_vc(ours_store, moment=moment, retroactive_revinfo=moment is not None)
+            return build_vc(
+                ours_store,
+                extra_roots=extra_roots,
+                revocation_mode="soft-fail",
+                moment=moment,
+                retroactive_revinfo=moment is not None,
             )
     else:
         ours_root = None
         given = validation_context
 
-        def contexts() -> tuple[ValidationContext, ValidationContext]:
-            return given, given
+        def context(foreign: bool, moment: dt.datetime | None = None) -> ValidationContext:
+            return given
 
     def ours(sig: EmbeddedPdfSignature) -> bool:
         try:
@@ -511,16 +521,24 @@ def verify_pdf(
             return False
 
     async def validate_all() -> list[SignatureReport]:
-        reports = []
-        for sig in sigs:
-            vc, foreign = contexts()
+        # From the last signature back: a valid document timestamp proves that everything
+        # before it existed at its time, so an earlier timestamp whose TSA certificate has
+        # expired since is validated at that time instead (the archival chain of B-LTA).
+        reports: dict[int, SignatureReport] = {}
+        poe: dt.datetime | None = None
+        for index in reversed(range(len(sigs))):
+            sig = sigs[index]
             mine = ours(sig)
-            reports.append(
-                await _verify_one(
-                    reader, sig, vc if mine else foreign, foreign, store if mine else None
-                )
+            report = await _verify_one(
+                reader,
+                sig,
+                Contexts(context, mine=mine, past=store is not None),
+                poe=poe,
             )
-        return reports
+            reports[index] = report
+            if report.kind == "document_timestamp" and report.valid and report.timestamp:
+                poe = report.timestamp if poe is None else min(poe, report.timestamp)
+        return [reports[i] for i in range(len(sigs))]
 
     try:
         reports = run_sync(validate_all())
@@ -534,50 +552,49 @@ def verify_pdf(
     return VerificationReport(not bad, reports, problem=problem, revisions=revisions)
 
 
-async def _validate_at_timestamp(
-    sig: EmbeddedPdfSignature,
-    status: Any,
-    ts_vc: ValidationContext,
-    store: KeyStore,
-    report: SignatureReport,
-) -> Any:
-    """Point-in-time validation with the signature timestamp as proof of existence.
+@dataclass(frozen=True)
+class Contexts:
+    """Builds the validation contexts of one signature: for its signer (our chain, or a foreign
+    one), for timestamps (soft-fail: the TSA may be external); now, or at a past moment."""
 
-    The signer's certificate failed now (revoked or expired). If the signature's timestamp is
-    itself valid and trusted, and earlier than the revocation (whose reason is not a key
-    compromise) or within the certificate's validity, validate the chain *at that time* with
-    our current CRL: pyHanko accepts a revocation dated after the validation moment. Returns
-    the new status when it is trusted, else ``None``."""
-    ts = status.timestamp_validity
-    if ts is None or not (ts.valid and ts.intact and ts.trusted) or ts.timestamp is None:
-        return None
-    when: dt.datetime = ts.timestamp
+    build: Callable[[bool, dt.datetime | None], ValidationContext]
+    mine: bool
+    past: bool  # whether validation at a past moment is possible (our own trust configuration)
+
+    def signer(self, moment: dt.datetime | None = None) -> ValidationContext:
+        return self.build(not self.mine, moment)
+
+    def timestamps(self, moment: dt.datetime | None = None) -> ValidationContext:
+        return self.build(True, moment)
+
+
+def _time_bound_failure(status: Any) -> bool:
+    """Failed only because of time (expired, or revoked for a reason other than a compromise,
+    with no proof of existence before): a proof of existence in the past may cure it."""
+    if status is None or status.trusted or not (status.intact and status.valid):
+        return False
+    if status.trust_problem_indic not in _POINT_IN_TIME:
+        return False
     details = status.revocation_details
-    if details is not None:
-        if details.ca_revoked:
-            return None
-        reason = details.revocation_reason.native
-        if reason in COMPROMISE_REASONS or not when < details.revocation_date:
-            return None
-    from .signer import validation_context as build_vc
-
-    past_vc = build_vc(store, moment=when, retroactive_revinfo=True)
-    again = await async_validate_pdf_signature(
-        sig, past_vc, ts_validation_context=ts_vc, diff_policy=ANNOTATION_DIFF_POLICY
+    return details is None or (
+        not details.ca_revoked and details.revocation_reason.native not in COMPROMISE_REASONS
     )
-    if not (again.trusted and not again.revoked):
-        return None
-    report.validated_at_timestamp = True
-    return again
+
+
+def _revoked_before(status: Any, moment: dt.datetime) -> bool:
+    details = status.revocation_details
+    return details is not None and not moment < details.revocation_date
 
 
 async def _verify_one(
     reader: PdfFileReader,
     sig: EmbeddedPdfSignature,
-    vc: ValidationContext,
-    ts_vc: ValidationContext,
-    store: KeyStore | None = None,
+    contexts: Contexts,
+    *,
+    poe: dt.datetime | None = None,
 ) -> SignatureReport:
+    """Validate one signature or document timestamp. ``poe`` is the time of the earliest valid
+    later document timestamp, if any: proof that this one existed then."""
     is_ts = sig.sig_object_type == "/DocTimeStamp"
     report = SignatureReport(
         field_name=str(sig.field_name),
@@ -590,27 +607,57 @@ async def _verify_one(
         report.signed_at = sig.self_reported_timestamp
         if is_ts:
             status: Any = await async_validate_pdf_timestamp(
-                sig, vc, diff_policy=ANNOTATION_DIFF_POLICY
+                sig, contexts.signer(), diff_policy=ANNOTATION_DIFF_POLICY
             )
+            if (
+                contexts.past
+                and poe is not None
+                and _time_bound_failure(status)
+                and not _revoked_before(status, poe)
+            ):
+                again = await async_validate_pdf_timestamp(
+                    sig, contexts.signer(poe), diff_policy=ANNOTATION_DIFF_POLICY
+                )
+                if again.trusted:
+                    status = again
+                    report.timestamp_validated_at = poe
             report.timestamp = status.timestamp
             report.tsa = _name_parts(status.signing_cert.subject)["cn"]
             report.timestamp_valid = bool(status.valid and status.intact and status.trusted)
         else:
+            ts_vc = contexts.timestamps()
             status = await async_validate_pdf_signature(
-                sig, vc, ts_validation_context=ts_vc, diff_policy=ANNOTATION_DIFF_POLICY
+                sig,
+                contexts.signer(),
+                ts_validation_context=ts_vc,
+                diff_policy=ANNOTATION_DIFF_POLICY,
             )
+            ts = status.timestamp_validity
+            if (
+                contexts.past
+                and poe is not None
+                and _time_bound_failure(ts)
+                and not _revoked_before(ts, poe)
+            ):
+                past_ts_vc = contexts.timestamps(poe)
+                with_poe = await async_validate_pdf_signature(
+                    sig,
+                    contexts.signer(),
+                    ts_validation_context=past_ts_vc,
+                    diff_policy=ANNOTATION_DIFF_POLICY,
+                )
+                ts_poe = with_poe.timestamp_validity
+                if ts_poe is not None and ts_poe.trusted:
+                    status, ts_vc = with_poe, past_ts_vc
+                    report.timestamp_validated_at = poe
             details = status.revocation_details
             if details is not None:
                 report.revoked_at = details.revocation_date
                 report.revocation_reason = details.revocation_reason.native
-            if (
-                store is not None
-                and not status.trusted
-                and status.trust_problem_indic in _POINT_IN_TIME
-                and status.intact
-                and status.valid
-            ):
-                status = await _validate_at_timestamp(sig, status, ts_vc, store, report) or status
+            if contexts.past and contexts.mine and _time_bound_failure(status):
+                status = (
+                    await _validate_at_timestamp(sig, status, contexts, ts_vc, report) or status
+                )
             ts = status.timestamp_validity
             if ts is not None:
                 report.timestamp = ts.timestamp
@@ -660,3 +707,32 @@ async def _verify_one(
     report.valid = not problems
     report.problem = "; ".join(problems) or None
     return report
+
+
+async def _validate_at_timestamp(
+    sig: EmbeddedPdfSignature,
+    status: Any,
+    contexts: Contexts,
+    ts_vc: ValidationContext,
+    report: SignatureReport,
+) -> Any:
+    """Point-in-time validation with the signature timestamp as proof of existence.
+
+    The signer's certificate failed now (revoked for a reason other than a compromise, or
+    expired). If the signature's timestamp is valid and trusted, and earlier than the
+    revocation, validate the chain *at that time* with our current CRL: pyHanko accepts a
+    revocation dated after the validation moment (and a certificate that expired since).
+    Returns the new status when it is trusted, else ``None``."""
+    ts = status.timestamp_validity
+    if ts is None or not (ts.valid and ts.intact and ts.trusted) or ts.timestamp is None:
+        return None
+    when: dt.datetime = ts.timestamp
+    if _revoked_before(status, when):
+        return None
+    again = await async_validate_pdf_signature(
+        sig, contexts.signer(when), ts_validation_context=ts_vc, diff_policy=ANNOTATION_DIFF_POLICY
+    )
+    if not (again.trusted and not again.revoked):
+        return None
+    report.validated_at_timestamp = True
+    return again
