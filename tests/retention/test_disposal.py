@@ -160,6 +160,16 @@ def test_the_full_disposal_through_the_route(decided, clock, django_capture_on_c
         original = objects[hashlib.sha256(data).hexdigest()]
         assert (original.role, original.name, original.size) == ("original", name, len(data))
     assert DisposalItem.objects.get(record=document).status == "done"
+    # Kept forever, unchanged.
+    tombstone.title = "書き換え"
+    for attempt in (
+        tombstone.save,
+        tombstone.delete,
+        lambda: Tombstone.objects.filter(pk=tombstone.pk).update(title="x"),
+        lambda: Tombstone.objects.filter(pk=tombstone.pk).delete(),
+    ):
+        with pytest.raises(PermissionError):
+            attempt()
     assert DisposalRequest.objects.get(document=request_doc).executed_at is not None
 
     # Every step is in the audit trail, on the record and on the request.
