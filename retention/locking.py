@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit import services as audit
-from documents.models import Document, Status
+from documents.models import Document, DocumentVersion, Status
 from storage import (
     DEFAULT_CONTENT_TYPE,
     ObjectNotFound,
@@ -69,12 +69,32 @@ def lock_object(store: ObjectStore, sha256: str, until: datetime) -> bool:
     return True
 
 
-def needs_lock(state: RetentionState, on: date | None = None) -> datetime | None:
-    """The retention date the record's objects should carry and do not yet; None if none."""
+def current_record(document: Document) -> str:
+    """The SHA-256 of the current version's decision record ("" if it has none)."""
+    return (
+        DocumentVersion.objects.filter(document=document, number=document.version)
+        .values_list("record_sha256", flat=True)
+        .first()
+        or ""
+    )
+
+
+def needs_lock(
+    state: RetentionState, on: date | None = None, record: str | None = None
+) -> datetime | None:
+    """The retention date the record's objects should carry and do not yet; None if none.
+
+    `record`: the current decision record's SHA-256, when known; a record other than the one
+    locked last time (renewed since) is locked to the same date as the rest.
+    """
     until = periods.lock_until(state.retention_end, on)
-    if until is None or (state.locked_until is not None and state.locked_until >= until):
+    if until is None:
         return None
-    return until
+    if state.locked_until is None or state.locked_until < until:
+        return until
+    if record is not None and record != state.locked_record_sha256:
+        return state.locked_until
+    return None
 
 
 def protect(document: Document, *, on: date | None = None) -> LockResult:
@@ -86,7 +106,8 @@ def protect(document: Document, *, on: date | None = None) -> LockResult:
     if document.status != Status.DECIDED:
         raise periods.NotDecided(f"document {document.pk} is {document.status}, not decided")
     state = ensure_state(document)
-    until = needs_lock(state, on)
+    record = current_record(document)
+    until = needs_lock(state, on, record)
     if until is None:
         return LockResult(state, None)
     store = get_store()
@@ -116,9 +137,12 @@ def protect(document: Document, *, on: date | None = None) -> LockResult:
         else:
             if state.locked_until is None or state.locked_until < until:
                 state.locked_until = until
+            state.locked_record_sha256 = record
             state.locked_at = timezone.now()
             state.lock_error = ""
-            state.save(update_fields=["locked_until", "locked_at", "lock_error"])
+            state.save(
+                update_fields=["locked_until", "locked_record_sha256", "locked_at", "lock_error"]
+            )
         if repeated:  # the same failure as last time: the trail already says so
             return LockResult(state, until, written, error)
         audit.record(

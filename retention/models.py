@@ -42,6 +42,9 @@ class RetentionState(models.Model):
     # The retention date every object of the record is known to carry in the store (the
     # earliest of them); NULL until a lock has succeeded. Never moves back.
     locked_until = models.DateTimeField(_("locked until"), null=True, blank=True)
+    # The decision record the lock covered: an archival timestamp renewal (signing.renewal)
+    # stores a longer record after the decision, which needs its own lock.
+    locked_record_sha256 = models.CharField(max_length=64, blank=True)
     locked_at = models.DateTimeField(_("locked at"), null=True, blank=True)
     lock_error = models.CharField(_("last lock error"), max_length=500, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)

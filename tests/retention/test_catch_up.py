@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 
 from audit.models import AuditEntry
-from documents.models import Document, Status
+from documents.models import Document, DocumentVersion, RecordRevision, Status
 from retention.models import DisposalRequest, ObjectStatus, RetentionState, Tombstone
 from storage import FilesystemStore, StorageUnavailable, get_store, key_for
 from tests.retention.conftest import approve, decide_through_route, session
@@ -134,3 +134,30 @@ def test_a_decided_request_is_carried_out_later_and_a_failed_purge_is_retried(
     for sha in record.original_hashes():
         assert not get_store().exists(key_for(sha))
     assert "0 objects deleted" in apply_retention()
+
+
+def test_a_record_renewed_after_the_lock_gets_locked_too(demo_org):
+    # signing.renewal appends an archival timestamp to a decided record: a new, longer object.
+    record = decide_through_route()
+    apply_retention()
+    state = RetentionState.objects.get(document_id=record.id)
+    version = record.document.versions.get()
+    with get_store().open(key_for(version.record_sha256)) as reader:
+        renewed = reader.read() + b"\n% an archival timestamp would be here\n"
+    info = get_store().put(renewed, content_type="application/pdf")
+    RecordRevision.objects.create(
+        version=version,
+        seq=version.record_revisions.count() + 1,
+        kind="timestamp",
+        previous_sha256=version.record_sha256,
+        sha256=info.sha256,
+        size=info.size,
+    )
+    DocumentVersion.objects.filter(pk=version.pk).update(record_sha256=info.sha256)
+    assert lock_of(info.sha256) is None
+
+    assert "1 records locked" in apply_retention()
+    assert lock_of(info.sha256) == state.locked_until
+    state.refresh_from_db()
+    assert state.locked_record_sha256 == info.sha256
+    assert "0 records locked" in apply_retention()

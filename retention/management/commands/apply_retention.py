@@ -4,8 +4,9 @@ Run it periodically (cron, or the queue's scheduler); every step is idempotent:
 
 1. decided records without a RetentionState get one;
 2. records whose objects are not locked until the end of their period (the store was down at
-   the decision, or the listener never ran) are locked; permanent records' rolling lock is
-   extended once a fiscal year;
+   the decision, or the listener never ran) are locked; so is a decision record stored after the
+   lock (an archival timestamp renewal); permanent records' rolling lock is extended once a
+   fiscal year;
 3. decided disposal requests not yet carried out are carried out;
 4. objects of disposed records that could not be deleted yet are deleted.
 """
@@ -15,9 +16,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 
-from documents.models import Document, Status
+from documents.models import Document, DocumentVersion, Status
 from retention import execution, locking, periods
 from retention.models import DisposalRequest, RetentionState
 
@@ -38,13 +39,21 @@ class Command(BaseCommand):
             created += 1
 
         today = periods.today()
-        states = RetentionState.objects.filter(document__status=Status.DECIDED).filter(
-            # A fixed period not over yet, or permanent (its rolling lock may be due).
-            Q(retention_end__isnull=True) | Q(retention_end__gte=today)
+        current = DocumentVersion.objects.filter(
+            document=OuterRef("document_id"), number=OuterRef("document__version")
+        ).values("record_sha256")[:1]
+        states = (
+            RetentionState.objects.filter(document__status=Status.DECIDED)
+            .filter(
+                # A fixed period not over yet, or permanent (its rolling lock may be due).
+                Q(retention_end__isnull=True) | Q(retention_end__gte=today)
+            )
+            .annotate(current_record=Subquery(current))
         )
         locked = failed = 0
         for state in states.select_related("document").iterator(chunk_size=500):
-            if locking.needs_lock(state, today) is None:
+            record = state.current_record or ""
+            if locking.needs_lock(state, today, record) is None:
                 continue
             result = locking.protect(state.document, on=today)
             if result.error:
