@@ -143,6 +143,16 @@ class KeyStore:
             self._stamp(ca.root_cert_path),
         )
 
+    def _parsed(self, certs: list[x509.Certificate]) -> tuple[asn1_x509.Certificate, ...]:
+        """asn1crypto forms, reusing those of the previous trust state: asn1crypto parses
+        lazily and caches on the object, so a reused one is already warm."""
+        previous = {c.dump(): c for c in self._trust.certificates} if self._trust else {}
+        out = []
+        for cert in certs:
+            der = cert.public_bytes(serialization.Encoding.DER)
+            out.append(previous.get(der) or asn1_x509.Certificate.load(der))
+        return tuple(out)
+
     def trust(self) -> TrustState:
         """The root, certificates and CRL of our CA, re-read only when a file changed (a few
         ``stat`` calls) or the CRL is due to be re-signed."""
@@ -167,7 +177,7 @@ class KeyStore:
                         root = self.root_asn1()
                         crl = self.ca.crl()  # re-signed when missing or older than a day
                         crl_der = crl.public_bytes(serialization.Encoding.DER)
-                        certificates = tuple(to_asn1(c) for c in self.ca.all_certificates())
+                        certificates = self._parsed(self.ca.all_certificates())
                         revoked = self.ca.revoked()
                         if self._trust_stamp() == before:
                             break
