@@ -41,7 +41,9 @@ count, so on PostgreSQL the message of every entry can be had directly::
           FROM audit_auditentry ORDER BY seq) TO STDOUT (FORMAT binary)
 
 (each row after the 19-byte file header: skip 2 bytes, the message is all but the last 36 bytes,
-the stored hash is the last 32). In Python, for a row exported any other way::
+the stored hash is the last 32). PostgreSQL also keeps these bytes in a generated column,
+``message`` (migration 0003), which `verify_audit` reads when it can trust it. In Python, for a
+row exported any other way::
 
     def field(b): return b"\\xff\\xff\\xff\\xff" if b is None else len(b).to_bytes(4, "big") + b
     def integer(n): return None if n is None else n.to_bytes(8, "big", signed=True)

@@ -103,3 +103,20 @@ def test_a_rewritten_chain_passes_its_own_links_but_not_the_anchor(db):
     assert not anchor.valid and "rewritten" in anchor.problem  # … the timestamp does not
     status, out = run_verify_audit()
     assert status == 1 and "4" in out
+
+
+def test_cut_off_entries_with_a_rewound_head_are_found_by_the_anchor(db):
+    """The last entries deleted and the head set back to match: the links hold, the anchor
+    that covered the deleted entries does not."""
+    some_entries(5)
+    anchor_head()
+    kept = AuditEntry.objects.get(seq=3)
+    with tampering() as cursor:
+        cursor.execute("DELETE FROM audit_auditentry WHERE seq > 3")
+        cursor.execute(
+            "UPDATE audit_audithead SET seq = 3, hash = %s WHERE id = 1", [bytes(kept.hash)]
+        )
+    report = check()
+    assert report.problem is None and report.entries == 3
+    (anchor,) = report.anchors
+    assert not anchor.valid and "5" in anchor.problem

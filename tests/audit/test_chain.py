@@ -173,3 +173,8 @@ def test_the_slow_and_fast_walks_agree(db):
     fast, slow = check(), check(fast=False)
     assert fast.valid and slow.valid
     assert (fast.entries, fast.head_hash) == (slow.entries, slow.head_hash)
+
+
+def test_an_empty_trail_is_intact(db):
+    report = check()
+    assert report.valid and report.entries == 0 and report.problem is None

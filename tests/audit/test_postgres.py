@@ -9,8 +9,8 @@ from django.db import DatabaseError, connection, transaction
 
 from audit.models import AuditAnchor, AuditEntry
 from audit.services import anchor_head, record
-from audit.verification import _walk_rows
-from tests.audit.conftest import check, some_entries
+from audit.verification import COLUMNS, MESSAGES, _walk_copy, _walk_rows, message_column_trusted
+from tests.audit.conftest import check, some_entries, tampering
 from tests.conftest import postgres_only
 
 pytestmark = [postgres_only()]
@@ -48,10 +48,29 @@ def test_the_fast_path_is_used_and_agrees_with_the_exact_walk():
     some_entries(3)
     record("test.text", data={"text": 'a"b\\c\n\t\u2028 決裁 🖋 \x00'})
     fast = check()
-    assert fast.method == "copy" and fast.valid, fast.as_dict()
-    walk = _walk_rows()
-    assert walk.problem is None
-    assert (fast.entries, fast.head_hash) == (walk.entries, walk.last_hash.hex())
+    assert fast.method == "copy-messages" and fast.valid, fast.as_dict()
+    walks = [_walk_rows(), _walk_copy(COLUMNS), _walk_copy(MESSAGES)]
+    for walk in walks:
+        assert walk is not None and walk.problem is None
+        assert (fast.entries, fast.head_hash) == (walk.entries, walk.last_hash.hex())
+    # The generated message column holds exactly the bytes record() hashed.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT message FROM audit_auditentry ORDER BY seq")
+        stored = [bytes(m) for (m,) in cursor.fetchall()]
+    assert stored == [e.message() for e in AuditEntry.objects.order_by("seq")]
+
+
+@pytest.mark.django_db
+def test_a_message_column_cut_loose_from_its_expression_is_not_trusted():
+    """With the generation expression dropped, the message column could be left as it was while
+    a column is changed: the check then reads the columns themselves."""
+    some_entries(4)
+    with tampering() as cursor:
+        cursor.execute("ALTER TABLE audit_auditentry ALTER COLUMN message DROP EXPRESSION")
+        cursor.execute("UPDATE audit_auditentry SET action = 'test.forged' WHERE seq = 2")
+    assert not message_column_trusted()
+    report = check()
+    assert (report.problem.seq, report.problem.kind) == (2, "changed")
 
 
 @pytest.mark.django_db(transaction=True)
