@@ -105,6 +105,7 @@ export class Pane {
     this.pageInput.max = String(this.part.count);
     this.#build();
     this.goTo(page || this.part.first, { instant: true });
+    this.renderInView();
     this.#buildThumbnails();
     this.ws.partChanged(this);
   }
@@ -151,6 +152,26 @@ export class Pane {
       this.observer.observe(div);
     }
     this.#size();
+    this.lastWidth = this.pagesBox.clientWidth;
+  }
+
+  // Draws the pages already in view now, rather than after the observer's first report (which
+  // comes only after the first paint): the first page appears one frame sooner.
+  renderInView() {
+    const top = this.scrollsItself
+      ? this.pagesBox.scrollTop
+      : -this.pagesBox.getBoundingClientRect().top;
+    const height = this.scrollsItself ? this.pagesBox.clientHeight : window.innerHeight;
+    for (const entry of this.entries) {
+      const y = entry.div.offsetTop;
+      if (y > top + height) {
+        break;
+      }
+      if (y + entry.div.offsetHeight >= top && entry.state === "empty") {
+        entry.visible = true;
+        this.#render(entry);
+      }
+    }
   }
 
   #size() {
@@ -199,7 +220,8 @@ export class Pane {
   }
 
   relayout() {
-    if (this.fit && this.part) {
+    if (this.fit && this.part && this.pagesBox.clientWidth !== this.lastWidth) {
+      this.lastWidth = this.pagesBox.clientWidth;
       this.zoom("fit");
     }
   }
@@ -248,7 +270,7 @@ export class Pane {
       class: "page-image",
       alt: "",
       decoding: "async",
-      src: this.ws.source.imageUrl(entry.n, entry.geometry.width),
+      src: this.ws.source.imageUrl(entry.n, entry.geometry.width, { final: this.ws.phone }),
     });
     entry.state = "image";
     img.addEventListener("load", () => this.ws.painted(this, entry), { once: true });

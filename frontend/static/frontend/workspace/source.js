@@ -13,8 +13,11 @@ export class RecordSource {
     this.pages = new Map();
   }
 
-  imageUrl(page, cssWidth) {
-    const wanted = cssWidth * Math.min(window.devicePixelRatio || 1, 3);
+  // The smallest image at least as wide as the page box. Where pdf.js follows (large screens)
+  // it is drawn for one image pixel per CSS pixel: it only has to stand in for a moment.
+  imageUrl(page, cssWidth, { final = false } = {}) {
+    const ratio = final ? Math.min(window.devicePixelRatio || 1, 2) : 1;
+    const wanted = cssWidth * ratio;
     const width = IMAGE_WIDTHS.find((w) => w >= wanted) || IMAGE_WIDTHS[IMAGE_WIDTHS.length - 1];
     return this.#pageUrl(page, width);
   }
