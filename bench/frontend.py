@@ -169,7 +169,8 @@ def _login(browser: Any, base: str, password: str, line: dict[str, Any] | None) 
 
 BREAKDOWN = """() => {
     const nav = performance.getEntriesByType("navigation")[0];
-    const image = performance.getEntriesByType("resource").find((r) => r.name.includes("/record/pages/"));
+    const image = performance.getEntriesByType("resource")
+        .find((r) => r.name.includes("/record/pages/"));
     return {
         html: nav.responseEnd,
         dom: nav.domContentLoadedEventEnd,
@@ -240,8 +241,11 @@ def main() -> None:
         port = _free_port()
         base = f"http://127.0.0.1:{port}"
         server = subprocess.Popen(
-            [str(Path(sys.executable).parent / "daphne"), "-b", "127.0.0.1", "-p", str(port)]
-            + ["config.asgi:application"],
+            [
+                str(Path(sys.executable).parent / "daphne"),
+                *("-b", "127.0.0.1", "-p", str(port)),
+                "config.asgi:application",
+            ],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,

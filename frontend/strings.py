@@ -25,6 +25,8 @@ def inbox() -> dict[str, Any]:
             "its next approver. Approvals cannot be undone. Documents:"
         ),
         "approved": _("Approved"),
+        "newItems": _("Something new has arrived for you."),
+        "refresh": _("Show it"),
         "summary": _("%(ok)s approved."),
         "summaryWithErrors": _("%(ok)s approved, %(failed)s not: the reason is shown on each row."),
     }

@@ -208,3 +208,12 @@ def test_pages_need_login_and_hide_what_you_may_not_see(demo_org):
     response = owner.get(f"/documents/{document_id}/edit/")
     assert response.status_code == 302
     assert re.match(rf"^/documents/{document_id}/$", response["Location"])
+
+
+def test_the_inbox_says_when_a_task_arrives(open_page):
+    page = open_page("suzuki")
+    # The badge gets its count from the socket's "ready" frame: the socket is open.
+    page.locator("#notification-badge", has_text=re.compile(r"\d")).wait_for()
+    setup.submitted("新着の確認")
+    page.locator("#inbox-news").wait_for(state="visible", timeout=10_000)
+    assert page.locator("#inbox-news a").count() == 1

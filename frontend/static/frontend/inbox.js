@@ -3,6 +3,20 @@ import { announce, api, confirmDialog, data, format } from "./common.js";
 
 const form = document.getElementById("bulk-form");
 const t = data("inbox-strings") || {};
+const news = document.getElementById("inbox-news");
+
+// A task assigned while the page is open (notifications.js): say so, with a way to see it.
+const FRESH = new Set(["task.assigned", "document.sent_back", "document.decided", "document.rejected"]);
+document.addEventListener("ekessai:notification", (event) => {
+  if (!news || !FRESH.has(event.detail.type)) {
+    return;
+  }
+  const link = document.createElement("a");
+  link.href = window.location.pathname;
+  link.textContent = t.refresh;
+  news.replaceChildren(document.createTextNode(t.newItems + " "), link);
+  news.hidden = false;
+});
 
 if (form) {
   const button = document.getElementById("bulk-approve");
