@@ -147,6 +147,18 @@ OWN_RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/audit"): Rule(
         allowed={"watanabe": 200, "admin": 200}, refused=frozenset({400, 403})
     ),
+    ("GET", "/api/v1/retention/expired"): Rule(
+        allowed={"watanabe": 200, "admin": 200}, refused=frozenset({403})
+    ),
+    ("GET", "/api/v1/retention/disposals"): Rule(
+        allowed={"watanabe": 200, "admin": 200}, refused=frozenset({403})
+    ),
+    ("POST", "/api/v1/retention/disposals"): Rule(
+        allowed={"admin": 400}, refused=frozenset({403}), body=dict
+    ),
+    ("GET", "/api/v1/retention/tombstones"): Rule(
+        allowed={"watanabe": 200, "admin": 200}, refused=frozenset({403})
+    ),
     # Judged per task in the body: see test_bulk_approval_acts_only_on_the_callers_tasks.
     ("POST", "/api/v1/tasks/bulk-approve"): Rule(readers=200, body=lambda: {"task_ids": [0]}),
     ("GET", "/api/v1/notifications"): Rule(readers=200),
