@@ -209,7 +209,11 @@ class KeyStore:
                     if stamp == (0, 0):
                         raise PKIError(f"unknown signing key {key_id!r}")
                     cert = self.ca.load_cert(cert_path)
-                    private_key = self.ca.load_private_key(key_path)
+                    backend = self.ca.key_backend
+                    if backend is not None and key_id != self.TSA and not key_path.exists():
+                        private_key = backend.load(self.ca.key_meta(key_id))
+                    else:
+                        private_key = self.ca.load_private_key(key_path)
                     self.loads += 1
                     loaded = LoadedKey(
                         key_id=key_id,
@@ -241,7 +245,7 @@ class KeyStore:
 
 
 _lock = threading.Lock()
-_stores: dict[tuple[str, bytes], KeyStore] = {}
+_stores: dict[tuple[str, bytes, str, str], KeyStore] = {}
 
 
 def get_ca() -> CertificateAuthority:
@@ -253,14 +257,22 @@ def get_keystore() -> KeyStore:
     """The process-wide :class:`KeyStore` for the configured PKI directory."""
     directory = conf.pki_dir()
     passphrase = resolve_passphrase(directory)
-    cache_key = (str(directory.resolve()), passphrase)
+    cache_key = (
+        str(directory.resolve()),
+        passphrase,
+        str(conf.setting("SIGNING_PKCS11_MODULE", "EKESSAI_PKCS11_MODULE") or ""),
+        str(conf.setting("SIGNING_PKCS11_TOKEN", "EKESSAI_PKCS11_TOKEN") or ""),
+    )
     store = _stores.get(cache_key)
     if store is None:
         with _lock:
             store = _stores.get(cache_key)
             if store is None:
+                from .hsm import get_backend
+
                 ca = CertificateAuthority(directory, passphrase, conf.organisation())
                 ca.set_crl_url(conf.crl_url())
+                ca.set_key_backend(get_backend())
                 store = KeyStore(ca)
                 _stores[cache_key] = store
     return store

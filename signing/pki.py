@@ -34,7 +34,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -113,6 +113,19 @@ def name_parts(name: x509.Name) -> dict[str, str]:
     }
 
 
+class KeyBackend(Protocol):
+    """Where position and personal keys are generated instead of files (see signing.hsm)."""
+
+    def generate(self, key_id: str) -> tuple[dict[str, str], ec.EllipticCurvePublicKey]: ...
+
+    def retire(self, meta: dict[str, Any]) -> None: ...
+
+    def load(self, meta: dict[str, Any]) -> SigningKey: ...
+
+
+BACKEND_META = ("hsm_label", "hsm_id")
+
+
 class CertificateAuthority:
     """File-backed internal CA. Cheap to construct; every method reads what it needs."""
 
@@ -123,11 +136,23 @@ class CertificateAuthority:
         self.passphrase = passphrase
         self.organisation = organisation
         self._crl_url: str | None = None
+        self.key_backend: KeyBackend | None = None
         self._thread_lock = threading.RLock()
         self._depth = 0
 
     def set_crl_url(self, url: str | None) -> None:
         self._crl_url = url
+
+    def set_key_backend(self, backend: KeyBackend | None) -> None:
+        """Generate new position/personal keys there (an HSM) instead of as files."""
+        self.key_backend = backend
+
+    def key_meta(self, key_id: str) -> dict[str, Any]:
+        try:
+            meta: dict[str, Any] = json.loads((self.key_dir(key_id) / "meta.json").read_text())
+        except FileNotFoundError:
+            raise PKIError(f"unknown key id {key_id!r}") from None
+        return meta
 
     # --- files and locking ------------------------------------------------------------------
 
@@ -344,22 +369,40 @@ class CertificateAuthority:
         return builder.sign(root_key, hashes.SHA256())
 
     def _issue_into(self, key_id: str, meta: dict[str, Any], days: float) -> x509.Certificate:
-        """Generate a key, issue its certificate, archive the previous certificate."""
+        """Generate a key (a file, or in the key backend), issue its certificate, archive the
+        previous certificate (and retire the previous key of the backend)."""
         directory = self.key_dir(key_id)
-        key = ec.generate_private_key(ec.SECP256R1())
+        meta = {k: v for k, v in meta.items() if k not in BACKEND_META}
+        try:
+            previous_meta = self.key_meta(key_id)
+        except PKIError:
+            previous_meta = {}
+        key: SigningKey | None = None
+        if self.key_backend is not None:
+            backend_meta, public_key = self.key_backend.generate(key_id)
+            meta.update(backend_meta)
+        else:
+            key = ec.generate_private_key(ec.SECP256R1())
+            public_key = key.public_key()
         subject = _name(meta["cn"], ou=meta.get("ou") or None, o=meta.get("o") or None)
-        cert = self._issue(subject, key.public_key(), days=days, email=meta.get("email"))
+        cert = self._issue(subject, public_key, days=days, email=meta.get("email"))
         old = directory / "cert.pem"
         if old.exists():
             previous = self.load_cert(old)
             history = directory / "history" / f"{previous.serial_number:x}.pem"
             history.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(old, history)
-        self._write_key(directory / "key.pem", key)
+        if key is not None:
+            self._write_key(directory / "key.pem", key)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                (directory / "key.pem").unlink()  # superseded by the key in the backend
         self._write_cert(old, cert)
         _atomic_write(
             directory / "meta.json", json.dumps({**meta, "days": days}, ensure_ascii=False).encode()
         )
+        if self.key_backend is not None and previous_meta.get("hsm_id"):
+            self.key_backend.retire(previous_meta)
         self._bump_generation()
         return cert
 
