@@ -15,6 +15,7 @@ from documents.models import Document, Status
 from org.demo import DEMO_PASSWORD
 from tests.browser import setup
 from tests.browser.conftest import TESTDATA, axe_violations, screenshot
+from workflow.models import Annotation
 
 
 def _confirm(page: Any, fields: dict[str, str] | None = None) -> None:
@@ -217,3 +218,68 @@ def test_the_inbox_says_when_a_task_arrives(open_page):
     setup.submitted("新着の確認")
     page.locator("#inbox-news").wait_for(state="visible", timeout=10_000)
     assert page.locator("#inbox-news a").count() == 1
+
+
+def test_area_highlight_comment_box_pen_removal_and_people_filter(open_page):
+    document_id = setup.submitted("書き込みの確認")
+    page = open_page("suzuki", width=1600, height=1000)
+    page.goto(f"/documents/{document_id}/")
+    target = page.locator(".pane .page").first
+    target.locator("canvas, img.page-image").first.wait_for()
+    box = target.bounding_box()
+    x, y = box["x"], box["y"]
+
+    page.click('[data-tool="box"]')
+    page.click('[data-colour="#8bc34a"]')
+    page.mouse.move(x + 100, y + 300)
+    page.mouse.down()
+    page.mouse.move(x + 400, y + 360, steps=6)
+    page.mouse.up()
+    page.locator("#comment-list li.kind-highlight").wait_for()
+
+    page.click('[data-tool="freetext"]')
+    page.mouse.click(x + 450, y + 500)
+    _confirm(page, {"text": "この金額で妥当か、財政課に確認済みですか。"})
+    page.locator("#comment-list li.kind-freetext").wait_for()
+
+    page.click('[data-tool="ink"]')
+    page.mouse.move(x + 120, y + 620)
+    page.mouse.down()
+    for step in range(1, 12):
+        page.mouse.move(x + 120 + step * 25, y + 620 + (15 if step % 2 else -15))
+    page.mouse.up()
+    page.locator("#comment-list li.kind-ink").wait_for()
+    page.keyboard.press("Escape")
+    assert page.locator(".pane svg.marks .mark").count() == 3
+    screenshot(page, "16-marks-area-comment-pen")
+
+    marks = {a.kind: a for a in Annotation.objects.filter(document_id=document_id)}
+    assert marks["highlight"].color == "#8bc34a"
+    assert len(marks["ink"].strokes[0]) >= 10
+    assert marks["freetext"].text.startswith("この金額")
+
+    # Remove one's own mark; hide a person's marks.
+    page.locator("#comment-list li.kind-ink [data-delete]").click()
+    page.locator("#comment-list li.kind-ink").wait_for(state="detached")
+    assert not Annotation.objects.filter(document_id=document_id, kind="ink").exists()
+    page.uncheck("#person-suzuki")
+    assert page.locator(".pane svg.marks .mark").count() == 0
+    assert page.locator("#comment-list li").count() == 0
+    page.check("#person-suzuki")
+    assert page.locator(".pane svg.marks .mark").count() == 2
+
+
+def test_a_refused_action_shows_the_api_message(open_page):
+    document_id = setup.submitted("二重承認の確認")
+    page = open_page("suzuki")
+    page.goto(f"/documents/{document_id}/")
+    setup.approve("suzuki", document_id)  # from another device, meanwhile
+    open_page.console.expect("status of 409")
+    page.click('[data-action="approve"]')
+    _confirm(page)
+    status = page.locator("#action-done.error")
+    status.wait_for()
+    assert len(status.inner_text()) > 5
+    # The panel now shows the document as it is: approved, nothing left to do.
+    assert page.locator('[data-action="approve"]').count() == 0
+    screenshot(page, "17-refused-action")

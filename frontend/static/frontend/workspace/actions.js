@@ -95,18 +95,16 @@ export class Actions {
     try {
       await api("POST", url, body, { fallback: t.failed });
     } catch (error) {
-      announce(this.status, error.message, "error");
-      for (const b of document.querySelectorAll("#route-panel [data-action]")) {
-        b.disabled = false;
-      }
+      // Refused: say why, and show the document as it is now (someone may have acted first).
+      await this.refresh(error.message, "error");
       return;
     }
-    await this.refresh(done);
+    await this.refresh(done, "ok");
   }
 
   // Re-reads the document's status and the route panel (route, history, what I may do now)
   // without reloading the record, and says what happened at the top of the panel.
-  async refresh(message) {
+  async refresh(message, kind) {
     try {
       const response = await fetch(this.config.routePanel, { credentials: "same-origin" });
       const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
@@ -121,10 +119,12 @@ export class Actions {
     }
     const banner = document.getElementById("action-done");
     if (banner) {
-      announce(banner, message, "ok");
+      announce(banner, message, kind);
+      banner.classList.toggle("done-banner", kind === "ok");
+      banner.classList.toggle("error-banner", kind === "error");
       banner.focus();
     } else {
-      announce(this.status, message, "ok");
+      announce(this.status, message, kind);
     }
     const panel = document.getElementById("route-panel");
     if (!panel.dataset.task) {

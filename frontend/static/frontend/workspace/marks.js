@@ -177,7 +177,11 @@ export class Marks {
       } else if (item.kind === "freetext") {
         g.append(svg("rect", { x: box.left, y: box.top, width: box.width, height: box.height, fill: "#ffffff", "fill-opacity": 0.85, stroke: colour, "stroke-width": 1.5 }));
         const text = svg("text", { x: box.left + 3, y: box.top + 12, "font-size": 10, fill: "#1a1a1a" });
-        text.textContent = item.text;
+        for (const [i, line] of wrap(item.text, box.width - 6, 10).entries()) {
+          const span = svg("tspan", { x: box.left + 3, dy: i ? 12 : 0 });
+          span.textContent = line;
+          text.append(span);
+        }
         g.append(text);
       }
     }
@@ -466,6 +470,28 @@ export class Marks {
       this.remove(Number(remove.dataset.delete));
     }
   }
+}
+
+// Lines of at most `width` units at `size`: CJK characters are about one em wide, others about
+// half (the record's own rendering of the comment, made at signing, is exact).
+function wrap(text, width, size) {
+  const lines = [];
+  for (const paragraph of text.split("\n")) {
+    let line = "";
+    let used = 0;
+    for (const char of paragraph) {
+      const w = (char.codePointAt(0) >= 0x2e80 ? 1 : 0.55) * size;
+      if (used + w > width && line) {
+        lines.push(line);
+        line = "";
+        used = 0;
+      }
+      line += char;
+      used += w;
+    }
+    lines.push(line);
+  }
+  return lines;
 }
 
 // Text selections give one rect per span; join those on the same line into one box per line.
