@@ -139,7 +139,7 @@ def slots_to_open(route: Route) -> list[Slot]:
             status=SlotStatus.WAITING,
             kind__in=BLOCKING_KINDS,
         )
-        .select_related("stage__route", "assignee")
+        .select_related("stage", "assignee")
         .order_by("order", "id")
     )
     RouteStage.objects.filter(route=route, index=route.current_stage).update(
@@ -148,15 +148,24 @@ def slots_to_open(route: Route) -> list[Slot]:
     if waiting and waiting[0].stage.mode == StageMode.SEQUENTIAL:
         waiting = waiting[:1]
     for slot in waiting:
+        slot.stage.route = route
         slot.stage.status = StageStatus.ACTIVE
         open_slot(slot)
     return waiting
 
 
 def current_stage(route: Route) -> tuple[RouteStage, list[Slot]]:
-    """The route's current stage and all its slots (every round)."""
-    stage = route.stages.get(index=route.current_stage)
-    return stage, list(stage.slots.all())
+    """The route's current stage and all its slots (every round), in one query."""
+    slots = list(
+        Slot.objects.filter(stage__route=route, stage__index=route.current_stage)
+        .select_related("stage")
+        .order_by("order", "id")
+    )
+    stage = slots[0].stage if slots else route.stages.get(index=route.current_stage)
+    stage.route = route
+    for slot in slots:
+        slot.stage = stage  # one instance, so what settle changes in it every slot sees
+    return stage, slots
 
 
 def outcome(stage: RouteStage, slots: list[Slot] | None = None) -> str | None:

@@ -263,6 +263,10 @@ def _close(slot: Slot, new_status: str, actor: User, comment: str = "") -> None:
     slot.save(update_fields=["status", "acted_at", "acted_by", "comment"])
 
 
+# Not needed to act on a task, and possibly long: not read with the locked rows.
+_LARGE_DOCUMENT_FIELDS = ("body", "search_text")
+
+
 @contextmanager
 def _acting_on(user: User, slot_id: int) -> Iterator[tuple[Route, Slot]]:
     """Lock the slot's route and check that `user` may act on the slot now.
@@ -277,12 +281,8 @@ def _acting_on(user: User, slot_id: int) -> Iterator[tuple[Route, Slot]]:
         # flow changes in it is what the caller sees.
         slot = (
             Slot.objects.select_for_update(of=("self", "stage__route"))
-            .select_related(
-                "stage__route__document__department",
-                "stage__route__process",
-                "assignee",
-                "on_behalf_of",
-            )
+            .select_related("stage__route__document__department", "stage__route__process")
+            .defer(*(f"stage__route__document__{name}" for name in _LARGE_DOCUMENT_FIELDS))
             .get(pk=slot_id)
         )
         route = slot.stage.route
