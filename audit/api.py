@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 from api.errors import ApiError
 from audit.models import AuditEntry
 from documents.access import visible_documents
+from documents.models import Document, Secrecy
 from org import roles
 from org.auth import user_of
 from org.models import User
@@ -126,10 +127,24 @@ class AuditListView(APIView):
         full = sees_everything(user)
         entries: QuerySet[AuditEntry] = AuditEntry.objects.select_related("actor", "on_behalf_of")
         document_id = params.get("document")
+        # An entry may quote a document's fields: auditors and administrators read the whole
+        # trail, except a secret document's entries, which need the same grant as the document.
+        readable = visible_documents(user).values("pk")
+        if full:
+            entries = entries.filter(
+                Q(document__isnull=True)
+                | Q(document__secrecy=Secrecy.NORMAL)
+                | Q(document__in=readable)
+            )
         if document_id is not None:
             if not full:
                 # 404 whether it does not exist or the caller may not see it, as elsewhere.
                 get_object_or_404(visible_documents(user), pk=document_id)
+            elif not entries.filter(document_id=document_id).exists():
+                get_object_or_404(
+                    Document.objects.filter(Q(secrecy=Secrecy.NORMAL) | Q(pk__in=readable)),
+                    pk=document_id,
+                )
             entries = entries.filter(document_id=document_id)
         elif not full:
             raise ApiError(

@@ -87,3 +87,20 @@ def test_pages_follow_seq(bearer, documents):
 def test_bad_filters_are_400(bearer, documents):
     response = bearer("watanabe").get("/api/v1/audit?document=abc")
     assert response.status_code == 400 and response.json()["error"]["code"] == "invalid"
+
+
+def test_a_secret_documents_entries_need_a_grant_even_for_auditors(bearer, documents):
+    from documents.models import Document, DocumentAccess, Secrecy
+    from org.models import User
+
+    _, theirs = documents
+    Document.objects.filter(pk=theirs).update(secrecy=Secrecy.SECRET)
+    watanabe = bearer("watanabe")
+    assert watanabe.get(f"/api/v1/audit?document={theirs}").status_code == 404
+    everything = watanabe.get("/api/v1/audit?page_size=500").json()["results"]
+    assert theirs not in {e["document"] for e in everything}
+    DocumentAccess.objects.create(
+        document_id=theirs, user=User.objects.get(username="watanabe"), reason="grant"
+    )
+    granted = watanabe.get(f"/api/v1/audit?document={theirs}").json()["results"]
+    assert [e["action"] for e in granted] == ["document.create"]
