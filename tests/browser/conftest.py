@@ -54,7 +54,12 @@ def pytest_configure(config: pytest.Config) -> None:
     from django.conf import settings
 
     database = settings.DATABASES["default"]
-    if not CHROMIUM.exists() or database["ENGINE"] != "django.db.backends.sqlite3":
+    if not CHROMIUM.exists():
+        return
+    if database["ENGINE"] != "django.db.backends.sqlite3":
+        # The server's threads close their connections after each request, so none is left
+        # open on the test database when it is dropped at the end of the session.
+        database["CONN_MAX_AGE"] = 0
         return
     shm = Path("/dev/shm")
     folder = Path(tempfile.mkdtemp(prefix="ekessai-browser-db-", dir=shm if shm.is_dir() else None))
