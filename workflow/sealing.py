@@ -24,14 +24,16 @@ from django.utils.translation import gettext as _
 from rest_framework import status
 
 from api.errors import ApiError
-from documents.models import Document, DocumentVersion, Status
+from audit import services as audit
+from documents.models import Document, DocumentVersion, RecordRevision, RevisionKind, Status
 from documents.record.cover import japanese_date
 from documents.records import ensure_record
 from org.models import Post, User
 from org.services import current_posts
+from security.assurance import authentication
 from signing.markup import Mark, MarkupFailed
 from signing.pki import PKIError
-from signing.records import RecordNotReady, SealRequest, seal
+from signing.records import RecordNotReady, SealRequest, revision_summary, seal
 from signing.signer import Box, SigningFailed
 from signing.tsa import TimestampUnavailable
 from workflow import marks
@@ -229,6 +231,7 @@ def seal_action(route: Route, slot: Slot, actor: User, action: str) -> None:
         )
     if pending:
         Annotation.objects.filter(pk__in=[a.pk for a in pending]).update(revision=revisions[0])
+    _audit(document, actor, slot.on_behalf_of, revisions)
 
 
 def seal_submission(route: Route, drafter: User) -> None:
@@ -241,7 +244,7 @@ def seal_submission(route: Route, drafter: User) -> None:
     boxed = _box(version, "drafter", version.number)
     field_name, box = boxed if boxed else (f"draft-{version.number}", None)
     with _refusing_on_failure():
-        seal(
+        revisions = seal(
             version,
             SealRequest(
                 key_id=key_id,
@@ -253,4 +256,21 @@ def seal_submission(route: Route, drafter: User) -> None:
                 box=box,
                 actor_id=drafter.pk,
             ),
+        )
+    _audit(document, drafter, None, revisions)
+
+
+def _audit(
+    document: Document, actor: User, on_behalf_of: User | None, revisions: list[RecordRevision]
+) -> None:
+    """Which person used which position key, after which authentication (DESIGN.md §4)."""
+    how = authentication()
+    for revision in revisions:
+        audit.record(
+            "signing.sign" if revision.kind == RevisionKind.SIGNATURE else "signing.timestamp",
+            actor=actor,
+            on_behalf_of=on_behalf_of,
+            document=document,
+            version=document.versions.get(pk=revision.version_id).number,
+            data={**revision_summary(revision), "authentication": how},
         )

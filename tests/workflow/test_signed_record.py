@@ -284,3 +284,24 @@ def test_marking_needs_an_open_task_and_a_well_formed_mark(demo_org: None) -> No
         assert response.json()["error"]["message"]
     assert not Annotation.objects.exists()
     task_for("suzuki", document_id)
+
+
+def test_the_audit_trail_names_who_used_which_key_after_which_authentication(
+    decided: int,
+) -> None:
+    from audit.models import AuditEntry
+
+    entries = list(
+        AuditEntry.objects.filter(document_id=decided, action="signing.sign").order_by("seq")
+    )
+    assert [e.actor.username for e in entries if e.actor] == [
+        "tanaka",
+        "suzuki",
+        "sato",
+        "ito",
+        "takahashi",
+    ]
+    data = json.loads(entries[1].data)
+    assert data["reason"] == "承認 総務課係長" and data["key"].startswith("post-")
+    assert data["authentication"]["by"] == "session"
+    assert AuditEntry.objects.filter(document_id=decided, action="signing.timestamp").count() == 1
