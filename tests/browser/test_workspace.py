@@ -183,6 +183,11 @@ def test_english_switch(open_page):
     assert "My tasks" in page.inner_text("main")
     page.goto("/documents/new/")
     assert page.locator("label[for=f-title]").inner_text().startswith("Title")
+    document_id = setup.submitted("English check")
+    page.goto(f"/documents/{document_id}/")
+    page.locator(".pane .page canvas").first.wait_for()
+    assert page.locator("#route-title").inner_text() == "Route"
+    screenshot(page, "18-workspace-english")
 
 
 @pytest.mark.django_db(transaction=True)
