@@ -237,6 +237,8 @@ def test_command_renews_records_once(pki: KeyStore, demo_org: None) -> None:
     call_command("renew_timestamps", "--json", stdout=out, stderr=io.StringIO())
     rows = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [r["action"] for r in rows] == ["up to date", "up to date"]
+    # both were renewed by our TSA: known from their revision rows, without reading them
+    assert [r["detail"] for r in rows] == ["known from the database"] * 2
     assert DocumentVersion.objects.get(pk=pk).record_sha256 == version.record_sha256
 
 
