@@ -69,6 +69,7 @@ class Workspace {
     this.active = null;
     this.layout = storedLayout();
     this.firstPaint = null;
+    this.marksTimer = null;
     this.marks = new Marks(this);
     this.actions = new Actions(this);
     this.verification = new Verification(this);
@@ -97,7 +98,17 @@ class Workspace {
       }
     });
     this.marks.setTool("select");
-    this.marks.load();
+    // The marks are fetched once the first page is on screen (or after a moment at the latest):
+    // the server answers a browser's requests one after another, and the page comes first.
+    this.marksTimer = window.setTimeout(() => this.#loadMarks(), 1500);
+  }
+
+  #loadMarks() {
+    if (this.marksTimer !== null) {
+      window.clearTimeout(this.marksTimer);
+      this.marksTimer = null;
+      this.marks.load();
+    }
   }
 
   // Called by a pane when a page is on screen: the first one starts the record download.
@@ -108,6 +119,7 @@ class Workspace {
       if (!this.phone) {
         this.source.load();
       }
+      this.#loadMarks();
     }
   }
 
