@@ -189,18 +189,27 @@ def _process_fast_entries(section: Any, entries: FastXrefEntries, strict: bool) 
 _HEX = b"0123456789abcdefABCDEF"
 
 
+def _read_through(stream: Any, marker: bytes, limit: int = 1 << 22) -> tuple[bytes, int]:
+    """Read from the stream's position until ``marker`` (not at offset 0) is in the data,
+    in chunks that start small and double (most strings and arrays are short). Returns the
+    data and the marker's offset; raises _Fallback at the end of the stream or past ``limit``."""
+    data = b""
+    size = 256
+    while True:
+        chunk = stream.read(size)
+        data += chunk
+        at = data.find(marker, 1)
+        if at >= 0:
+            return data, at
+        if not chunk or len(data) > limit:
+            raise _Fallback
+        size = min(size * 2, _CHUNK)
+
+
 def _read_hex_fast(stream: Any) -> bytes:
     """The bytes of the hex string at the stream's ``<``; the stream is left after ``>``."""
     start = stream.tell()
-    data = b""
-    while True:
-        chunk = stream.read(_CHUNK)
-        data += chunk
-        end = data.find(b">", 1)
-        if end >= 0:
-            break
-        if not chunk:
-            raise _Fallback
+    data, end = _read_through(stream, b">")
     body = data[1:end]
     if b"%" in body:
         raise _Fallback
@@ -228,7 +237,7 @@ def _read_ref_array_fast(stream: Any, container_ref: Any) -> Any:
     from pyhanko.pdf_utils import generic
 
     start = stream.tell()
-    data = stream.read(_CHUNK)
+    data, _ = _read_through(stream, b"]")
     match = _REF_ARRAY_RE.match(data)
     if match is None:
         raise _Fallback
