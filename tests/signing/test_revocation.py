@@ -160,3 +160,20 @@ def test_command(pki: KeyStore) -> None:
         call_command("revoke_position", "post-9-9", stdout=io.StringIO())
     with pytest.raises(PKIError, match="revoked"):
         pki.get("post-3-7")
+
+
+def test_expired_certificate_keeps_earlier_signatures_valid(pki: KeyStore) -> None:
+    """The same proof of existence covers a position certificate that has since expired."""
+    import datetime as dt
+
+    cert = pki.ca.issue_position(
+        "short-post", position="臨時課長", section="総務部", days=4 / 86400
+    )
+    signed = sign(make_pdf(1), key_id="short-post")
+    delay = (cert.not_valid_after_utc - dt.datetime.now(dt.UTC)).total_seconds() + 1.5
+    time.sleep(max(delay, 0))
+    report = verify_pdf(signed)
+    assert report.valid, report.as_dict()
+    sig = report.signatures[0]
+    assert sig.validated_at_timestamp and sig.trusted and not sig.revoked
+    assert sig.timestamp is not None and sig.timestamp < cert.not_valid_after_utc
