@@ -13,9 +13,11 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.core.handlers.asgi import ASGIRequest
-from django.http import StreamingHttpResponse
+from django.http import JsonResponse, StreamingHttpResponse
+from django.utils.translation import gettext as _
 from zipstream import ZIP_STORED, ZipStream
 
+from api.errors import error_body
 from documents.models import Attachment
 from storage import content_disposition, get_store, key_for
 
@@ -75,13 +77,94 @@ def _response(
     return response
 
 
+class RangeNotSatisfiable(Exception):
+    pass
+
+
+def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """(start, length) of a single `Range: bytes=…` request, or None to send everything.
+    Several ranges, or a header we do not understand, get the whole object (RFC 9110 allows it)."""
+    if not header or not header.startswith("bytes=") or "," in header:
+        return None
+    first, sep, last = header[len("bytes=") :].strip().partition("-")
+    if not sep or not (first.isdigit() or last.isdigit()):
+        return None
+    if not first:  # the last N bytes
+        suffix = int(last)
+        if suffix == 0:
+            raise RangeNotSatisfiable
+        start = max(0, size - suffix)
+        return start, size - start
+    start = int(first)
+    end = min(int(last), size - 1) if last.isdigit() else size - 1
+    if start >= size or end < start:
+        raise RangeNotSatisfiable
+    return start, end - start + 1
+
+
+def _stored(
+    sha256: str,
+    size: int,
+    *,
+    filename: str,
+    content_type: str,
+    inline: bool,
+    request: Any,
+) -> StreamingHttpResponse:
+    """One stored object, whole or the byte range the client asked for (pdf.js asks for the
+    first pages of a large record before the rest)."""
+    key = key_for(sha256)
+    get_store().stat(key)  # fail before the headers go out
+    header = getattr(request, "META", {}).get("HTTP_RANGE")
+    try:
+        wanted = byte_range(header, size)
+    except RangeNotSatisfiable:
+        refused = JsonResponse(
+            error_body(
+                "range_not_satisfiable",
+                _("The requested range lies outside the file (%(size)d bytes).") % {"size": size},
+            ),
+            status=416,
+        )
+        refused["Content-Range"] = f"bytes */{size}"
+        return refused  # type: ignore[return-value]
+    if wanted is None:
+        response = _response(
+            _chunks(sha256),
+            filename=filename,
+            content_type=content_type,
+            length=size,
+            inline=inline,
+            request=request,
+        )
+    else:
+        start, length = wanted
+
+        def part() -> Iterator[bytes]:
+            with get_store().open_range(key, start, length) as reader:
+                yield from reader
+
+        response = _response(
+            part(),
+            filename=filename,
+            content_type=content_type,
+            length=length,
+            inline=inline,
+            request=request,
+        )
+        response.status_code = 206
+        response["Content-Range"] = f"bytes {start}-{start + length - 1}/{size}"
+    response["Accept-Ranges"] = "bytes"
+    return response
+
+
 def original(attachment: Attachment, request: Any = None) -> StreamingHttpResponse:
-    get_store().stat(key_for(attachment.sha256))  # fail before the headers go out
-    return _response(
-        _chunks(attachment.sha256),
+    return _stored(
+        attachment.sha256,
+        attachment.size,
         filename=attachment.filename,
         content_type="application/octet-stream",
-        length=attachment.size,
+        inline=False,
         request=request,
     )
 
@@ -89,12 +172,13 @@ def original(attachment: Attachment, request: Any = None) -> StreamingHttpRespon
 def record_pdf(
     sha256: str, size: int | None, filename: str, request: Any = None
 ) -> StreamingHttpResponse:
-    get_store().stat(key_for(sha256))
-    return _response(
-        _chunks(sha256),
+    if size is None:
+        size = get_store().stat(key_for(sha256)).size
+    return _stored(
+        sha256,
+        size,
         filename=filename,
         content_type="application/pdf",
-        length=size,
         inline=True,
         request=request,
     )

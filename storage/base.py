@@ -8,6 +8,7 @@ overwritten; they are deleted only explicitly and never while under retention.
 from __future__ import annotations
 
 import abc
+import dataclasses
 import io
 import math
 import re
@@ -19,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import ClassVar
 
 from storage.errors import ObjectNotFound, RetentionError
-from storage.streams import ObjectReader, Readable
+from storage.streams import CHUNK_SIZE, Limited, ObjectReader, Readable
 
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 KEY_PREFIX = "sha256/"
@@ -189,6 +190,26 @@ class ObjectStore(abc.ABC):
     @abc.abstractmethod
     def open(self, key: str, *, verify: bool = False) -> ObjectReader:
         """The object's bytes as a stream; `ObjectNotFound` if absent. Close it after use."""
+
+    def open_range(self, key: str, start: int, length: int) -> ObjectReader:
+        """`length` bytes from offset `start` (HTTP Range requests); never verified. Backends
+        that can seek override this; this fallback reads and drops the bytes before `start`."""
+        reader = self.open(key)
+        try:
+            skipped = 0
+            while skipped < start:
+                chunk = reader.read(min(CHUNK_SIZE, start - skipped))
+                if not chunk:
+                    break
+                skipped += len(chunk)
+        except BaseException:
+            reader.close()
+            raise
+        return ObjectReader(
+            Limited(reader, length),
+            dataclasses.replace(reader.info, size=length),
+            on_close=reader.close,
+        )
 
     @abc.abstractmethod
     def stat(self, key: str) -> ObjectInfo:

@@ -9,6 +9,7 @@ Object Lock is for).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import tempfile
@@ -28,7 +29,7 @@ from storage.base import (
     sha256_of_key,
 )
 from storage.errors import ObjectNotFound, RetentionError, StorageUnavailable
-from storage.streams import CHUNK_SIZE, HashingReader, ObjectReader, Readable
+from storage.streams import CHUNK_SIZE, HashingReader, Limited, ObjectReader, Readable
 
 try:
     import fcntl
@@ -199,6 +200,22 @@ class FilesystemStore(ObjectStore):
             except FileNotFoundError:
                 raise ObjectNotFound(key) from None
         return ObjectReader(raw, info, on_close=raw.close, verify=verify, errors=_fs_errors)
+
+    def open_range(self, key: str, start: int, length: int) -> ObjectReader:
+        path = self._path(key)
+        with _fs_errors():
+            info = self._info(key, path)
+            try:
+                raw = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by the reader
+            except FileNotFoundError:
+                raise ObjectNotFound(key) from None
+            raw.seek(start)
+        return ObjectReader(
+            Limited(raw, length),
+            dataclasses.replace(info, size=length),
+            on_close=raw.close,
+            errors=_fs_errors,
+        )
 
     def stat(self, key: str) -> ObjectInfo:
         path = self._path(key)

@@ -259,10 +259,21 @@ class MinioStore(ObjectStore):
             self._client.remove_object(self._bucket, key, version_id=version_id)
 
     def open(self, key: str, *, verify: bool = False) -> ObjectReader:
+        return self._get(key, verify=verify)
+
+    def open_range(self, key: str, start: int, length: int) -> ObjectReader:
+        return self._get(key, start=start, length=length)
+
+    def _get(
+        self, key: str, *, verify: bool = False, start: int = 0, length: int | None = None
+    ) -> ObjectReader:
         sha256_of_key(key)
         client = self._ready_client()
         with self._errors(key):
-            response = client.get_object(self._bucket, key)
+            if length is None:
+                response = client.get_object(self._bucket, key)
+            else:
+                response = client.get_object(self._bucket, key, offset=start, length=length)
         try:
             length = int(response.headers.get("content-length", "0"))
             info = self._info(key, length, response.headers.get("content-type"), response.headers)

@@ -32,6 +32,22 @@ class Readable(Protocol):
 ErrorContext = Callable[[], AbstractContextManager[None]]
 
 
+class Limited:
+    """At most `length` bytes of `raw` (for byte ranges)."""
+
+    def __init__(self, raw: Readable, length: int) -> None:
+        self._raw = raw
+        self._left = length
+
+    def read(self, size: int = -1, /) -> bytes:
+        if self._left <= 0:
+            return b""
+        want = self._left if size is None or size < 0 else min(size, self._left)
+        data = self._raw.read(want) or b""
+        self._left -= len(data)
+        return data
+
+
 class HashingReader:
     """Reads a caller's stream, hashing and counting, and checks the expectations at its end.
 

@@ -56,6 +56,12 @@ export class RecordSource {
         // Only the wasm-free build is vendored (frontend/static/frontend/vendor/pdfjs/README.md).
         useWasm: false,
         enableXfa: false,
+        // No eval() probe: the Content Security Policy forbids it and would log a violation.
+        isEvalSupported: false,
+        // The server answers byte ranges: pdf.js fetches the first pages' objects first and
+        // the rest as needed, so page 1 of a 200-page record appears before the whole file.
+        disableAutoFetch: true,
+        rangeChunkSize: 262144,
         verbosity: 0,
       });
       this.pdf = await task.promise;
