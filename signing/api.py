@@ -51,6 +51,11 @@ def _signature(s: SignatureReport) -> dict[str, Any]:
         "intact": s.intact,
         "trusted": s.trusted,
         "revoked": s.revoked,
+        "revoked_at": d["revoked_at"],
+        "revocation_reason": s.revocation_reason,
+        # Judged as of its trusted timestamp (the certificate was revoked or expired later).
+        "validated_at_timestamp": s.validated_at_timestamp,
+        "timestamp_validated_at": d["timestamp_validated_at"],
         "modification": s.modification,
         "changes": s.changes,
         "valid": s.valid,

@@ -281,6 +281,13 @@ def _certificates(
         root.public_bytes(serialization.Encoding.DER): "certificates/root.pem",
         tsa.public_bytes(serialization.Encoding.DER): "certificates/tsa.pem",
     }
+    # The TSA's earlier certificates (it is renewed before it expires) vouch for older timestamps.
+    for number, earlier in enumerate(ca.tsa_certificates()[1:], start=1):
+        der = earlier.public_bytes(serialization.Encoding.DER)
+        if der not in known:
+            name = f"certificates/tsa-{number}.pem"
+            members.append(Member.of(name, earlier.public_bytes(pem)))
+            known[der] = name
     signers: dict[bytes, SignerCertificate] = {}
     for version in versions:
         with _spool(version.record_sha256) as spool:

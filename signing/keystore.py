@@ -32,7 +32,7 @@ from django.core.exceptions import ImproperlyConfigured
 from pyhanko_certvalidator.revinfo.archival import CRLContainer
 
 from . import conf
-from .pki import CRL_REFRESH, CertificateAuthority, PKIError, RevokedEntry, SigningKey
+from .pki import CRL_REFRESH, CertificateAuthority, KeyRevoked, PKIError, RevokedEntry, SigningKey
 
 PASSPHRASE_ENV = "EKESSAI_KEY_PASSPHRASE"  # noqa: S105  (a variable name)
 
@@ -225,7 +225,7 @@ class KeyStore:
                     )
                     self._cache[key_id] = loaded
         if loaded.certificate.serial_number in self.revoked_serials():
-            raise PKIError(
+            raise KeyRevoked(
                 f"the certificate of {key_id!r} (serial {loaded.certificate.serial_number:x}) "
                 "is revoked"
             )

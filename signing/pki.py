@@ -57,6 +57,10 @@ class PKIError(Exception):
     """A problem with the internal CA (unknown key id, bad passphrase, revoked certificate…)."""
 
 
+class KeyRevoked(PKIError):
+    """The key's current certificate is revoked (its post was abolished): it signs nothing."""
+
+
 @dataclass(frozen=True)
 class RevokedEntry:
     serial: int

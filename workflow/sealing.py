@@ -32,7 +32,7 @@ from org.models import Post, User
 from org.services import current_posts
 from security.assurance import authentication
 from signing.markup import Mark, MarkupFailed
-from signing.pki import PKIError
+from signing.pki import KeyRevoked, PKIError
 from signing.records import RecordNotReady, SealRequest, revision_summary, seal
 from signing.signer import Box, SigningFailed
 from signing.tsa import TimestampUnavailable
@@ -70,6 +70,17 @@ def _refusing_on_failure() -> Iterator[None]:
                 "Try again in a few minutes."
             ),
             status.HTTP_503_SERVICE_UNAVAILABLE,
+        ) from exc
+    except KeyRevoked as exc:
+        logger.warning("revoked key: %s", exc)
+        raise ApiError(
+            "key_revoked",
+            _(
+                "The signing certificate of your post has been revoked (the post was abolished "
+                "or reorganised), so nothing was signed or recorded. Ask the administrator to "
+                "issue the post a new certificate."
+            ),
+            status.HTTP_409_CONFLICT,
         ) from exc
     except (SigningFailed, PKIError, MarkupFailed, RecordNotReady) as exc:
         logger.exception("the record could not be sealed")

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 import storage
 from documents.models import Document, RecordRevision
+from org.models import User
+from signing.keystore import get_keystore
+from signing.positions import revoke_position
 from storage import StorageUnavailable, get_store
 from tests.storage.conftest import closed_port, s3_config
 from tests.workflow.test_approval_flow import act, approve_all, client, submit, task_for
 from tests.workflow.test_signed_record import draft_with_pdf, mark
 from workflow.models import Annotation, HistoryEntry, Slot
+from workflow.sealing import _signer
 
 pytestmark = pytest.mark.django_db
 
@@ -96,3 +101,18 @@ def test_a_task_cannot_be_acted_on_twice_after_a_refusal(waiting_for_sato: int, 
     assert sato.post(f"/api/v1/tasks/{task}/approve", {}, format="json").status_code == 200
     again = sato.post(f"/api/v1/tasks/{task}/approve", {}, format="json")
     assert again.status_code == 409
+
+
+def test_an_abolished_posts_key_signs_nothing(
+    waiting_for_sato: int, settings, tmp_path: Path
+) -> None:
+    # A CA of this test's own: the revocation must not reach the other tests' signatures.
+    settings.SIGNING_PKI_DIR = tmp_path / "pki"
+    key_id = _signer(User.objects.get(username="sato"), "総務部 総務課", "課長")[0]
+    act_before = snapshot(waiting_for_sato)
+    get_keystore().ca.ensure_position(key_id, position="総務課長", section="総務部 総務課")
+    revoke_position(key_id)
+    response = act("sato", waiting_for_sato)
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "key_revoked"
+    assert snapshot(waiting_for_sato) == act_before
