@@ -100,9 +100,9 @@ def seed_routes() -> None:
             },
         )
     for priority, name, code, doc_type in TYPE_RULES:
-        rule, created = RouteSelectionRule.objects.get_or_create(
+        selection, created = RouteSelectionRule.objects.get_or_create(
             name=name,
             defaults={"priority": priority, "template": RouteTemplate.objects.get(code=code)},
         )
         if created:
-            rule.doc_types.add(DocumentType.objects.get(code=doc_type))
+            selection.doc_types.add(DocumentType.objects.get(code=doc_type))
