@@ -31,7 +31,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    shutil.rmtree(settings.SIGNING_PKI_DIR, ignore_errors=True)
+    shutil.rmtree(getattr(settings, "SIGNING_PKI_DIR", ""), ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

@@ -101,7 +101,7 @@ class _ServerThread(threading.Thread):
                 signal_handlers=False,
                 verbosity=0,
             )
-            reactor.callLater(0.05, self._find_port)  # type: ignore[attr-defined]
+            reactor.callLater(0.05, self._find_port)  # type: ignore[attr-defined,arg-type,unused-ignore]
             self.server.run()
         except BaseException as exc:
             self.error = exc
@@ -112,12 +112,12 @@ class _ServerThread(threading.Thread):
         if self.server.listening_addresses:
             self.port = self.server.listening_addresses[0][1]
         else:
-            reactor.callLater(0.05, self._find_port)  # type: ignore[attr-defined]
+            reactor.callLater(0.05, self._find_port)  # type: ignore[attr-defined,arg-type,unused-ignore]
 
     def stop(self) -> None:
         from twisted.internet import reactor
 
-        reactor.callFromThread(reactor.stop)  # type: ignore[attr-defined]
+        reactor.callFromThread(reactor.stop)  # type: ignore[attr-defined,misc,unused-ignore]
 
 
 @pytest.fixture(scope="session")

@@ -142,4 +142,4 @@ def long_pdf(path: Path, pages: int, *, min_bytes: int = 0) -> Path:
 def record_pdf(username: str, document_id: int) -> bytes:
     response = client(username).get(f"/api/v1/documents/{document_id}/record.pdf")
     assert response.status_code == 200
-    return b"".join(response.streaming_content)
+    return b"".join(response.streaming_content)  # type: ignore[attr-defined]

@@ -24,7 +24,7 @@ def fetch(path: str) -> tuple[Any, bytes]:
     async def run() -> tuple[Any, bytes]:
         client = AsyncClient()
         await client.aforce_login(tanaka)
-        response = await client.get(path)
+        response: Any = await client.get(path)
         assert response.is_async, "a sync iterator would be read whole into memory"
         return response, b"".join([chunk async for chunk in response.streaming_content])
 

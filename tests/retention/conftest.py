@@ -153,8 +153,8 @@ class Clock:
 
         class Shifted(datetime):
             @classmethod
-            def now(cls, tz: Any = None) -> Shifted:  # type: ignore[override]
-                return datetime.now(tz) + offset  # type: ignore[return-value]
+            def now(cls, tz: Any = None) -> Shifted:
+                return cls.fromtimestamp((datetime.now(tz) + offset).timestamp(), tz)
 
         self._monkeypatch.setattr(storage.base, "datetime", Shifted)
         self._monkeypatch.setattr(periods, "today", lambda: day)

@@ -36,7 +36,7 @@ def test_a_record_decided_without_the_listener_is_locked_later(demo_org):
     assert lock_of(original) is None
 
     assert "1 states created, 1 records locked" in apply_retention()
-    end = date(document.fiscal_year + 2, 3, 31)
+    end = date((document.fiscal_year or 0) + 2, 3, 31)
     until = datetime(end.year, 3, 31, 15, 0, tzinfo=UTC)
     assert RetentionState.objects.get(document=document).locked_until == until
     assert lock_of(original) == until
@@ -87,6 +87,7 @@ def test_permanent_records_get_their_rolling_lock_extended(demo_org, clock):
     assert first is not None and first.year > datetime.now(UTC).year + 29
 
     fiscal_year = record.document.fiscal_year
+    assert fiscal_year is not None
     clock.set(date(fiscal_year + 1, 3, 31))
     assert "0 records locked" in apply_retention()
     clock.set(date(fiscal_year + 1, 4, 1))  # a new fiscal year: the horizon moves on
@@ -102,7 +103,7 @@ def test_a_decided_request_is_carried_out_later_and_a_failed_purge_is_retried(
 ):
     record = decide_through_route()
     apply_retention()
-    clock.set(date(record.document.fiscal_year + 2, 4, 1))
+    clock.set(date((record.document.fiscal_year or 0) + 2, 4, 1))
     response = session("admin").post(
         "/api/v1/retention/disposals",
         {"action": "dispose", "documents": [record.id], "reason": "満了"},
@@ -126,7 +127,7 @@ def test_a_decided_request_is_carried_out_later_and_a_failed_purge_is_retried(
     assert DisposalRequest.objects.get(document_id=request_id).executed_at is not None
 
     monkeypatch.undo()
-    clock.set(date(record.document.fiscal_year + 2, 4, 1))
+    clock.set(date((record.document.fiscal_year or 0) + 2, 4, 1))
     out = apply_retention()
     count = tombstone.stored_objects.count()
     assert f"0 records disposed of, {count} objects deleted" in out

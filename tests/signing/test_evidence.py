@@ -78,9 +78,10 @@ def check_manifest(archive: zipfile.ZipFile) -> dict[str, Any]:
         data = archive.read(path)
         assert len(data) == entry["size"], path
         assert hashlib.sha256(data).hexdigest() == entry["sha256"], path
-    sums = dict(
-        reversed(line.split("  ", 1)) for line in archive.read("SHA256SUMS").decode().splitlines()
-    )
+    sums: dict[str, str] = {}
+    for line in archive.read("SHA256SUMS").decode().splitlines():
+        digest, name = line.split("  ", 1)
+        sums[name] = digest
     assert set(sums) == names - {"SHA256SUMS"}
     assert sums["manifest.json"] == hashlib.sha256(archive.read("manifest.json")).hexdigest()
     return dict(manifest)
@@ -304,6 +305,7 @@ def test_the_auditor_takes_the_package_and_checks_it_offline(decided: int, tmp_p
 
     # The readable report: Japanese text, every signer, rendered and saved to look at.
     pdf_text = run(["pdftotext", "-layout", "verification.pdf", "-"], folder).stdout
+    assert document.number is not None
     for expected in ["電子署名検証報告書", "有効", document.number, *SIGNERS, "決裁 総務部長"]:
         assert expected in pdf_text, expected
     assert "注釈の追加のみ" in pdf_text
@@ -349,7 +351,7 @@ def test_earlier_versions_and_clashing_names(demo_org: None, tmp_path: Path) -> 
     sent_back = act("suzuki", document_id, "send-back", reason="見積書を差し替えてください")
     assert sent_back.status_code == 200, sent_back.content
     edited = client("tanaka").patch(
-        f"/api/v1/documents/{document_id}", {"title": META["title"] + "（修正）"}, format="json"
+        f"/api/v1/documents/{document_id}", {"title": f"{META['title']}（修正）"}, format="json"
     )
     assert edited.status_code == 200, edited.content
     document = Document.objects.get(pk=document_id)
@@ -414,7 +416,7 @@ def test_the_package_streams_under_asgi(demo_org: None, tmp_path: Path) -> None:
     async def fetch() -> tuple[Any, bytes, bool]:
         c = AsyncClient()
         await c.aforce_login(tanaka)
-        response = await c.get(f"/api/v1/documents/{document_id}/evidence.zip")
+        response: Any = await c.get(f"/api/v1/documents/{document_id}/evidence.zip")
         is_async = response.is_async
         chunks = [chunk async for chunk in response.streaming_content]
         return response, b"".join(chunks), is_async

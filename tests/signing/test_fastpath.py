@@ -9,6 +9,7 @@ import hashlib
 import io
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from asn1crypto import cms, tsp
@@ -44,7 +45,7 @@ def _snapshot(data: bytes) -> dict:
             )
         )
     out["sections"] = sections
-    objects = {}
+    objects: dict[int, Any] = {}
     for idnum, (gen, _) in reader.xrefs._xref_sections[0].xref_data.standard_xrefs.items():
         try:
             obj = reader.get_object(generic.Reference(idnum, gen))

@@ -137,6 +137,7 @@ def make_version(source: bytes, decided: bytes, signed: bytes) -> int:
         DocumentType,
         DocumentVersion,
         RecordRevision,
+        Retention,
         RevisionKind,
     )
     from org.models import Department, User
@@ -145,14 +146,14 @@ def make_version(source: bytes, decided: bytes, signed: bytes) -> int:
     user = User.objects.get(username="tanaka")
     document = Document.objects.create(
         title="物品購入契約",
-        doc_type=DocumentType.objects.first(),
-        department=Department.objects.first(),
+        doc_type=DocumentType.objects.get(code="notice"),
+        department=Department.objects.get(code="somu-somu"),
         drafter=user,
         status="decided",
         number=f"総務第{Document.objects.count() + 1}号",
         fiscal_year=2026,
         decided_at=timezone.now(),
-        retention_years=Document._meta.get_field("retention_years").choices[0][0],
+        retention_years=Retention.TEN,
     )
     store = get_store()
     shas = [store.put(data, content_type="application/pdf").sha256 for data in (source, signed)]
