@@ -219,10 +219,14 @@ def test_pages_need_login_and_hide_what_you_may_not_see(demo_org):
 def test_the_inbox_says_when_a_task_arrives(open_page):
     page = open_page("suzuki")
     # The badge gets its count from the socket's "ready" frame: the socket is open.
-    page.locator("#notification-badge", has_text=re.compile(r"\d")).wait_for()
+    badge = page.locator("#notification-badge", has_text=re.compile(r"\d"))
+    badge.wait_for()
+    before = int(re.sub(r"\D", "", badge.inner_text()) or 0)
     setup.submitted("新着の確認")
     page.locator("#inbox-news").wait_for(state="visible", timeout=10_000)
     assert page.locator("#inbox-news a").count() == 1
+    # The unread count in the header goes up live, without a reload.
+    page.locator("#notification-badge", has_text=str(before + 1)).wait_for(timeout=10_000)
 
 
 def test_area_highlight_comment_box_pen_removal_and_people_filter(open_page):
