@@ -327,6 +327,8 @@ class DirectRun:
 
 
 _JOIN_OPEN = (STATUS.NEW, STATUS.STARTED)
+# What run_on can walk (the start node is run by viewflow, at submission).
+SUPPORTED = (View, Join, DynamicSplit, Switch, Function, End)
 
 
 def run_on(process: Any, task: Any, open_tasks: list[Any], context: dict[str, Any]) -> None:

@@ -23,7 +23,7 @@ from audit.models import AuditEntry
 from documents.models import Document, DocumentType
 from documents.services import create_document
 from org.models import Absence, User
-from workflow import flows, services
+from workflow import flows, nodes, services
 from workflow.models import (
     ApproverRule,
     HistoryEntry,
@@ -269,3 +269,8 @@ def test_direct_run_leaves_what_viewflow_leaves(demo_org, monkeypatch, name):
         reference = new_document(amount)
         scenario(reference)
     assert state(direct) == state(reference)
+
+
+def test_run_on_knows_every_node_after_the_start():
+    for name, node in flows.ApprovalFlow._nodes_by_name.items():
+        assert name == "start" or isinstance(node, nodes.SUPPORTED), name
