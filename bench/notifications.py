@@ -64,7 +64,11 @@ async def _clients(port: int, tokens: list[str]) -> list[Any]:
 
     # Connecting authenticates a token and replays history: slow-ish per connection, so no
     # overall timeout, and batches the server can take.
-    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_connect=60))
+    # No connection limit: aiohttp's default (100) would make the 101st socket wait for ever.
+    session = aiohttp.ClientSession(
+        timeout=aiohttp.ClientTimeout(total=None, sock_connect=60),
+        connector=aiohttp.TCPConnector(limit=0),
+    )
     url = f"http://127.0.0.1:{port}/ws/notifications/"
 
     async def open_one(token: str) -> Any:
@@ -134,8 +138,9 @@ def main() -> None:
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=open(Path(data_dir) / "daphne.log", "wb"),  # noqa: SIM115 - closed at exit
     )
+    print(f"Daphne's log: {Path(data_dir) / 'daphne.log'}", flush=True)
     try:
         for _ in range(100):
             try:

@@ -10,6 +10,8 @@ Readers of a document:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from documents.models import Document, DocumentAccess, Secrecy, Status
@@ -55,3 +57,30 @@ def can_view(user: User, document: Document) -> bool:
 def can_edit(user: User, document: Document) -> bool:
     """Only the drafter changes a document, and only while it is not under review or decided."""
     return user.is_active and document.drafter_id == user.pk and document.is_editable
+
+
+def readers_among(document: Document, user_ids: Iterable[int]) -> set[int]:
+    """Which of `user_ids` may read `document` now: `can_view` for many people in a few queries
+    (a notice to a thousand people must not cost a thousand queries). Mirrors `visibility`."""
+    ids = set(user_ids)
+    if not ids:
+        return set()
+    active = User.objects.filter(pk__in=ids, is_active=True)
+    readers = set(active.filter(is_superuser=True).values_list("pk", flat=True))
+    if document.drafter_id in ids:
+        readers.add(document.drafter_id)
+    readers |= set(
+        DocumentAccess.objects.filter(document=document, user_id__in=ids).values_list(
+            "user_id", flat=True
+        )
+    )
+    if document.secrecy == Secrecy.NORMAL:
+        if document.status != Status.DRAFT:
+            readers |= set(
+                current_posts()
+                .filter(department_id=document.department_id, user_id__in=ids)
+                .values_list("user_id", flat=True)
+            )
+        if document.status == Status.DECIDED:
+            readers |= set(active.filter(groups__name=roles.AUDITOR).values_list("pk", flat=True))
+    return readers & set(active.values_list("pk", flat=True))

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -45,6 +46,7 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_TOO_MANY_CONNECTIONS = 4429
 
 MAX_MESSAGE_CHARS = 4096
+CREDENTIALS_TTL = 2.0
 MAX_READ_IDS = 500
 
 
@@ -117,6 +119,7 @@ class NotificationConsumer(AsyncWebsocketConsumer):
     group: str | None = None
     viewing: int | None = None
     display_name = ""
+    credentials_checked_at = float("-inf")
 
     async def connect(self) -> None:
         # Accept first: a close before the handshake reaches browsers only as 1006.
@@ -196,13 +199,33 @@ class NotificationConsumer(AsyncWebsocketConsumer):
         if notification_id in self.replayed:
             self.replayed.discard(notification_id)
             return
+        frame = event.get("frame")
+        if isinstance(frame, dict) and frame.get("id") == notification_id:
+            # The sender checked access for every recipient after commit and sent the frame
+            # along; what is left to check here is that these credentials are still good.
+            if not await self._credentials_still_good():
+                await self.close(code=CLOSE_UNAUTHENTICATED, reason="credentials no longer valid")
+                return
+            await self._send(frame)
+            return
         user = await _fresh_user(self.user_id, self.token_id)
         if user is None:
             await self.close(code=CLOSE_UNAUTHENTICATED, reason="credentials no longer valid")
             return
-        frame = await database_sync_to_async(services.live_frame)(user, notification_id)
-        if frame is not None:
-            await self._send(frame)
+        loaded = await database_sync_to_async(services.live_frame)(user, notification_id)
+        if loaded is not None:
+            await self._send(loaded)
+
+    async def _credentials_still_good(self) -> bool:
+        """The user is active and the token unrevoked, asked at most every CREDENTIALS_TTL
+        seconds: a burst of frames costs one query, a deactivation shows within seconds."""
+        now = time.monotonic()
+        if now - self.credentials_checked_at < CREDENTIALS_TTL:
+            return True
+        if await _fresh_user(self.user_id or 0, self.token_id) is None:
+            return False
+        self.credentials_checked_at = now
+        return True
 
     # --- from the client ----------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from documents.access import can_view, visible_documents
+from documents.access import can_view, readers_among, visible_documents
 from documents.models import Document
 from notifications import presence
 from notifications.models import Notification, NotificationPreference
@@ -78,7 +78,10 @@ def notify(
             logger.warning("notification %s for a missing document %s", type_, document_id)
             return []
     users = User.objects.filter(pk__in=set(user_ids), is_active=True).order_by("pk")
-    recipients = [u for u in users if document is None or can_view(u, document)]
+    if document is not None:
+        allowed = readers_among(document, [u.pk for u in users])
+        users = users.filter(pk__in=allowed)
+    recipients = list(users)
     if not recipients:
         return []
     with transaction.atomic():
@@ -94,12 +97,27 @@ def notify(
 
 
 def deliver(rows: Sequence[Notification]) -> None:
-    """Push each row to its recipient's group, then e-mail the recipients who are offline."""
-    push_many([(row.recipient_id, row.pk) for row in rows])
+    """Push each row to its recipient's group, then e-mail the recipients who are offline.
+
+    Access is checked again now, after commit, for all recipients at once; the frame travels
+    with the push, so a thousand connections need no query each to send it."""
+    # The documents as they are now (a change in the same transaction counts), not as the
+    # rows remember them.
+    documents = Document.objects.in_bulk({r.document_id for r in rows if r.document_id})
+    allowed: dict[int, set[int]] = {
+        pk: readers_among(document, [r.recipient_id for r in rows if r.document_id == pk])
+        for pk, document in documents.items()
+    }
+    pushed = [
+        row
+        for row in rows
+        if row.document_id is None or row.recipient_id in allowed.get(row.document_id, set())
+    ]
+    push_many([(row.recipient_id, row.pk, to_frame(row)) for row in pushed])
     send_offline_emails(rows)
 
 
-def push_many(items: Sequence[tuple[int, int]]) -> None:
+def push_many(items: Sequence[tuple[int, int, dict[str, Any] | None]]) -> None:
     """push() for many rows in one trip into the event loop: a notice to a thousand people is
     a thousand group sends, which must not each pay for a loop of their own."""
     layer = get_channel_layer()
@@ -109,12 +127,12 @@ def push_many(items: Sequence[tuple[int, int]]) -> None:
     async def send_all() -> None:
         results = await asyncio.gather(
             *(
-                layer.group_send(group_name(user), {"type": "notify", "id": row})
-                for user, row in items
+                layer.group_send(group_name(user), {"type": "notify", "id": row, "frame": frame})
+                for user, row, frame in items
             ),
             return_exceptions=True,
         )
-        for (user, row), result in zip(items, results, strict=True):
+        for (user, row, _frame), result in zip(items, results, strict=True):
             if isinstance(result, BaseException):
                 logger.error("could not push notification %s to user %s: %r", row, user, result)
 
