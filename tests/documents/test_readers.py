@@ -29,7 +29,7 @@ def test_readers_among_is_can_view_for_everyone(demo_org) -> None:
         document = Document.objects.create(
             title=f"{status} {secrecy}",
             doc_type=notice,
-            department=tanaka.primary_post.department,  # type: ignore[union-attr]
+            department=tanaka.primary_post.department,
             drafter=tanaka,
             status=status,
             secrecy=secrecy,
