@@ -261,9 +261,10 @@ class DirectRun:
         split = _Split(row)
         self.splits.append(split)
         for child, child_data, child_seed in items:
-            before = len(self.new)
-            self._enter(child, row, None, child_data, child_seed)  # token once the split has a pk
-            split.children.extend(self.new[before:])
+            if not isinstance(child, View):
+                raise FlowRuntimeError(f"{node.name}: only human tasks may follow it here")
+            self._view(child, row, None, child_data, child_seed)  # token once the split has a pk
+            split.children.append(self.new[-1])
 
     def _end(self, node: Any, previous: Any, token: Token | None, data: Any, seed: Any) -> None:
         """EndActivation: the process is done when no other task is unfinished."""

@@ -153,13 +153,16 @@ def _lock_route(route_id: int) -> Route:
     )
 
 
-def _task_closed() -> WorkflowError:
-    return _conflict("task_closed", _("This task is already closed."))
-
-
-def _run_task(route: Route, actor: User, *, slot: Slot | None = None, node: object = None) -> None:
+def _run_task(
+    route: Route,
+    actor: User,
+    *,
+    slot: Slot | None = None,
+    node: object = None,
+    closed: str = "",
+) -> None:
     """Complete the open human task of `slot` (or of the flow node `node`) as its owner would,
-    and let the flow move on; 409 if there is none."""
+    and let the flow move on; 409 (with the message `closed`) if there is none."""
     tasks = open_tasks(route)
     slot_type = ContentType.objects.get_for_model(Slot).pk
     for task in tasks:
@@ -172,7 +175,7 @@ def _run_task(route: Route, actor: User, *, slot: Slot | None = None, node: obje
         if node is not None and task.flow_task is node:
             break
     else:
-        raise _task_closed()
+        raise _conflict("task_closed", closed or _("This task is already closed."))
     complete_task(route, task, tasks, actor)
 
 
@@ -238,13 +241,13 @@ def _resubmit(user: User, document: Document) -> Route:
         document.status = Status.IN_REVIEW
         document.save(update_fields=["status", "updated_at"])
         history(route, ActionKind.RESUBMIT, user)
-        try:
-            # The flow continues with the stage that sent it back (progression._sent_back).
-            _run_task(route, user, node=ApprovalFlow.revise)
-        except WorkflowError:
-            raise _conflict(
-                "task_closed", _("This document is not waiting for a revision.")
-            ) from None
+        # The flow continues with the stage that sent it back (progression._sent_back).
+        _run_task(
+            route,
+            user,
+            node=ApprovalFlow.revise,
+            closed=_("This document is not waiting for a revision."),
+        )
     ensure_record(version)
     if not version.record_revisions.exists():
         # A revised version has a new record: the drafter seals it as at the first submission.
