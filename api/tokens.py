@@ -33,7 +33,13 @@ def create_token(
 
 @transaction.atomic
 def revoke_token(user: User, token_id: str) -> bool:
-    deleted, _ = ApiToken.objects.filter(user=user, token_key=token_id).delete()
+    rows = ApiToken.objects.filter(user=user, token_key=token_id)
+    digests = [str(pk) for pk in rows.values_list("pk", flat=True)]
+    deleted, _ = rows.delete()
     if deleted:
         audit.record("token.revoke", actor=user, data={"token": token_id})
+        # A socket opened with the token closes now, not at its next check.
+        from notifications.services import revoke_connections
+
+        revoke_connections(user.pk, digests)
     return deleted > 0

@@ -12,3 +12,16 @@ class NotificationsConfig(AppConfig):
         from workflow import hooks
 
         hooks.listen(services.on_workflow_event)
+        # A user deactivated anywhere (the admin, the personnel import) loses their sockets.
+        from django.db.models.signals import post_save
+
+        from org.models import User
+
+        post_save.connect(_deactivated, sender=User, dispatch_uid="notifications.deactivated")
+
+
+def _deactivated(sender: object, instance: object, **kwargs: object) -> None:
+    from notifications.services import revoke_connections
+
+    if getattr(instance, "is_active", True) is False:
+        revoke_connections(instance.pk)  # type: ignore[attr-defined]

@@ -139,6 +139,23 @@ def push_many(items: Sequence[tuple[int, int, dict[str, Any] | None]]) -> None:
     async_to_sync(send_all)()
 
 
+def revoke_connections(user_id: int, tokens: Sequence[str] | None = None) -> None:
+    """Close the user's open sockets (all of them, or those using `tokens`), in every server
+    process, once the change that ended their credentials has committed."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    message = {"type": "credentials.revoked", "tokens": list(tokens) if tokens else None}
+
+    def send() -> None:
+        try:
+            async_to_sync(layer.group_send)(group_name(user_id), message)
+        except Exception:
+            logger.exception("could not close the sockets of user %s", user_id)
+
+    transaction.on_commit(send)
+
+
 def push(user_id: int, notification_id: int) -> None:
     """Tell every connection of the user (in any server process) that a row is waiting.
 

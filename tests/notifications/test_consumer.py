@@ -154,7 +154,56 @@ def test_a_read_only_token_cannot_mark_read(demo_org):
     async_to_sync(scenario)()
 
 
-def test_a_revoked_token_closes_the_live_connection_on_the_next_event(demo_org):
+def test_a_revoked_token_closes_the_live_connection_at_once(demo_org):
+    header = bearer_header("suzuki")
+
+    async def scenario() -> None:
+        from api.models import ApiToken
+        from api.tokens import revoke_token
+
+        comm = communicator(header)
+        await connect_ready(comm)
+
+        @database_sync_to_async
+        def revoke() -> None:
+            suzuki = User.objects.get(username="suzuki")
+            (key,) = ApiToken.objects.filter(user=suzuki).values_list("token_key", flat=True)
+            assert revoke_token(suzuki, key)
+
+        await revoke()
+        message = await comm.receive_output(timeout=5)
+        assert message["type"] == "websocket.close"
+        assert message["code"] == 4401
+        await comm.disconnect()
+
+    async_to_sync(scenario)()
+
+
+def test_a_deactivated_user_is_disconnected_at_once(demo_org):
+    header = session_header("suzuki")
+
+    async def scenario() -> None:
+        comm = communicator(header)
+        await connect_ready(comm)
+
+        @database_sync_to_async
+        def deactivate() -> None:
+            suzuki = User.objects.get(username="suzuki")
+            suzuki.is_active = False
+            suzuki.save()
+
+        await deactivate()
+        message = await comm.receive_output(timeout=5)
+        assert message["type"] == "websocket.close" and message["code"] == 4401
+        await comm.disconnect()
+
+    async_to_sync(scenario)()
+
+
+def test_a_token_deleted_behind_our_back_is_noticed_on_a_later_event(demo_org, monkeypatch):
+    from notifications import consumers
+
+    monkeypatch.setattr(consumers, "CREDENTIALS_TTL", 0.0)
     header = bearer_header("suzuki")
 
     async def scenario() -> None:
@@ -165,14 +214,13 @@ def test_a_revoked_token_closes_the_live_connection_on_the_next_event(demo_org):
         await connect_ready(comm)
 
         @database_sync_to_async
-        def revoke_and_notify() -> None:
+        def delete_and_notify() -> None:
             ApiToken.objects.filter(user__username="suzuki").delete()
             services.notify("comment.added", [User.objects.get(username="suzuki").pk])
 
-        await revoke_and_notify()
+        await delete_and_notify()
         message = await comm.receive_output(timeout=5)
-        assert message["type"] == "websocket.close"
-        assert message["code"] == 4401
+        assert message["type"] == "websocket.close" and message["code"] == 4401
         await comm.disconnect()
 
     async_to_sync(scenario)()
