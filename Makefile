@@ -39,7 +39,8 @@ format: install
 # Translations: edit locale/ja/LC_MESSAGES/django.po, then run this (needs GNU gettext) and commit
 # both files, so that installing never needs gettext.
 messages: install
-	$(PY) manage.py makemessages --locale ja --ignore '.venv/*' --ignore 'var/*'
+	$(PY) manage.py makemessages --locale ja --ignore '.venv/*' --ignore 'var/*' --ignore 'tests/*' --ignore 'bench/*'
+	$(PY) manage.py makemessages -d djangojs --locale ja --ignore '.venv/*' --ignore 'var/*' --ignore 'tests/*' --ignore '*/vendor/*'
 	$(PY) manage.py compilemessages --locale ja --ignore '.venv/*'
 
 # Refresh the pinned set of every package after changing pyproject.toml.
