@@ -30,7 +30,13 @@ TESTDATA = Path(__file__).resolve().parents[3] / "shared" / "testdata" / "pdfs"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests that drive the browser get the `browser` marker, and are skipped without Chromium."""
+    """Tests that drive the browser get the `browser` marker, are skipped without Chromium, and
+    run last: Playwright's sync API keeps an event loop running in the main thread until the end
+    of the session, where the async tests of other modules (async_to_sync) cannot run."""
+    driving = [item for item in items if "browser" in getattr(item, "fixturenames", ())]
+    if driving:
+        others = [item for item in items if "browser" not in getattr(item, "fixturenames", ())]
+        items[:] = others + driving
     for item in items:
         if "browser" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.browser)
