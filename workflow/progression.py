@@ -105,6 +105,12 @@ def history(
             **details,
         },
     }
+    audit_at_end(record)
+
+
+def audit_at_end(record: dict[str, Any]) -> None:
+    """An audit entry written at the end of the current action (see the module docstring), in
+    the order the action produced it; at once outside an action."""
     deferred = _deferred.get()
     if deferred is None:
         audit.record(**record)

@@ -24,7 +24,6 @@ from django.utils.translation import gettext as _
 from rest_framework import status
 
 from api.errors import ApiError
-from audit import services as audit
 from documents.models import Document, DocumentVersion, RecordRevision, RevisionKind, Status
 from documents.record.cover import japanese_date
 from documents.records import ensure_record
@@ -36,7 +35,7 @@ from signing.pki import KeyRevoked, PKIError
 from signing.records import RecordNotReady, SealRequest, revision_summary, seal
 from signing.signer import Box, SigningFailed
 from signing.tsa import TimestampUnavailable
-from workflow import marks
+from workflow import marks, progression
 from workflow.cover import stamp_key
 from workflow.models import Annotation, Route, Slot, SlotKind, StageRole
 
@@ -277,11 +276,19 @@ def _audit(
     """Which person used which position key, after which authentication (DESIGN.md §4)."""
     how = authentication()
     for revision in revisions:
-        audit.record(
-            "signing.sign" if revision.kind == RevisionKind.SIGNATURE else "signing.timestamp",
-            actor=actor,
-            on_behalf_of=on_behalf_of,
-            document=document,
-            version=document.versions.get(pk=revision.version_id).number,
-            data={**revision_summary(revision), "authentication": how},
+        # After the action's own entry (workflow.submit, workflow.approve …), which the action
+        # writes at its end.
+        progression.audit_at_end(
+            {
+                "action": (
+                    "signing.sign"
+                    if revision.kind == RevisionKind.SIGNATURE
+                    else "signing.timestamp"
+                ),
+                "actor": actor,
+                "on_behalf_of": on_behalf_of,
+                "document": document.pk,
+                "version": document.versions.get(pk=revision.version_id).number,
+                "data": {**revision_summary(revision), "authentication": how},
+            }
         )

@@ -7,9 +7,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
+from django.utils import translation
 
 from audit.models import AuditEntry
 from audit.services import record
@@ -69,3 +71,10 @@ def run_verify_audit(*args: str) -> tuple[int, str]:
     except CommandError as e:
         return e.returncode, out.getvalue() + str(e)
     return 0, out.getvalue()
+
+
+@pytest.fixture(autouse=True)
+def _messages_in_english() -> Iterator[None]:
+    """The checks below read the verifier's messages, which are in Japanese by default."""
+    with translation.override("en"):
+        yield

@@ -68,13 +68,17 @@ def test_an_approval_run_is_in_the_chain_and_verifies(bearer):
     assert response.status_code == 200
     b"".join(response.streaming_content)
     story = entries(document_id)
-    assert story[:5] == [
+    assert story[:8] == [
         ("document.create", "tanaka"),
         ("document.update", "tanaka"),
         ("workflow.submit", "tanaka"),
+        ("signing.sign", "tanaka"),  # each action's signature follows the action
         ("workflow.approve", "suzuki"),
+        ("signing.sign", "suzuki"),
         ("workflow.approve", "sato"),
+        ("workflow.decide", "sato"),
     ]
+    assert story[8:10] == [("signing.sign", "sato"), ("signing.timestamp", "sato")]
     assert ("workflow.decide", "sato") in story
     assert story[-2:] == [("document.view", "watanabe"), ("record.download", "watanabe")]
     update = AuditEntry.objects.get(document_id=document_id, action="document.update")

@@ -338,7 +338,8 @@ def test_lists_and_search_show_only_what_the_caller_may_read(world: World) -> No
         found = client.get("/api/v1/documents", {"q": "人事異動"}).json()["results"]
         assert bool(found) == (caller in READERS["secret"]), caller
         trail = client.get("/api/v1/audit", {"document": s.documents["secret"]})
-        may_read_trail = caller in READERS["secret"] or caller == "watanabe"
+        # The trail of a secret document needs the same grant as the document, auditors too.
+        may_read_trail = caller in READERS["secret"]
         assert trail.status_code == (200 if may_read_trail else 404), (caller, trail.content)
         export: Any = client.get("/api/v1/documents/export.csv")
         exported = b"".join(export.streaming_content)
