@@ -194,6 +194,20 @@ NOTIFICATIONS_MAX_CONNECTIONS_PER_USER = env.integer(
 )
 # An open task reminds its approver after this many hours, and their superior after the second.
 REMINDER_AFTER_HOURS = env.integer("REMINDER_AFTER_HOURS", 24, minimum=1)
+# Mail to people who are not connected. Without EMAIL_HOST the messages are written as files
+# under var/mail/ (nothing tries a mail server that is not there, on every request).
+EMAIL_HOST = env.string("EMAIL_HOST", "")
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_PORT = env.integer("EMAIL_PORT", 587, minimum=1)
+    EMAIL_HOST_USER = env.string("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = env.string("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = env.boolean("EMAIL_USE_TLS", True)
+    EMAIL_TIMEOUT = env.integer("EMAIL_TIMEOUT", 10, minimum=1)
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = DATA_DIR / "mail"
+DEFAULT_FROM_EMAIL = env.string("DEFAULT_FROM_EMAIL", "ekessai@localhost")
 ESCALATE_AFTER_HOURS = env.integer("ESCALATE_AFTER_HOURS", 72, minimum=1)
 
 # --- Authentication -------------------------------------------------------------------------------
