@@ -367,15 +367,14 @@ class _Trust:
 
     def __init__(self) -> None:
         from signing.keystore import get_keystore
-        from signing.signer import validation_context
-        from signing.verify import _load_extra_roots
+        from signing.trust import extra_trust_roots, validation_context
 
         store = get_keystore()
         store.tsa()  # our TSA certificate exists (and so is among the known certificates)
         self.ours_subject = store.root_asn1().subject
         self.ours = validation_context(store)
         self.foreign = validation_context(
-            store, extra_roots=_load_extra_roots(), revocation_mode="soft-fail"
+            store, extra_roots=extra_trust_roots(), revocation_mode="soft-fail"
         )
 
     def for_token(self, signed_data: cms.SignedData) -> Any:

@@ -21,7 +21,7 @@ so a rotated key's predecessor can be told apart (and is destroyed on rotation).
 Signing calls ``C_Sign`` with ``CKM_ECDSA`` on the SHA-256 digest (supported by every token),
 under a lock: one PKCS#11 session is shared by the process's threads. pyHanko's own helpers find
 the token (:func:`pyhanko.sign.pkcs11.find_token`); the CMS is then assembled by
-:class:`signing.signer.FastCMSSigner` as for keys on file.
+:class:`signing.cms.FastCMSSigner` as for keys on file.
 """
 
 from __future__ import annotations

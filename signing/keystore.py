@@ -32,7 +32,8 @@ from django.core.exceptions import ImproperlyConfigured
 from pyhanko_certvalidator.revinfo.archival import CRLContainer
 
 from . import conf
-from .pki import CRL_REFRESH, CertificateAuthority, KeyRevoked, PKIError, RevokedEntry, SigningKey
+from .crl import CRL_REFRESH, RevokedEntry
+from .pki import CertificateAuthority, KeyRevoked, PKIError, SigningKey
 
 PASSPHRASE_ENV = "EKESSAI_KEY_PASSPHRASE"  # noqa: S105  (a variable name)
 

@@ -1,7 +1,7 @@
 """Approvers' marks (highlights, sticky notes, free-text comments, pen drawings) written into
 the record as PDF annotations, in one incremental revision that holds nothing but new markup
 annotations on existing pages: earlier signatures stay intact, and
-:data:`signing.verify.ANNOTATION_DIFF_POLICY` reports the revision as ``"annotations"``. The API
+:data:`signing.diffpolicy.ANNOTATION_DIFF_POLICY` reports the revision as ``"annotations"``. The API
 has no way to express an action (``/A``, ``/AA``), which that policy would reject.
 
 Every annotation has an appearance stream: without one pdf.js, poppler and printers draw

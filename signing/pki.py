@@ -32,7 +32,6 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -41,16 +40,21 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from .crl import (
+    CRL_REFRESH,
+    REASONS,
+    RevokedEntry,
+    build_crl,
+    read_revoked,
+    revoked_json,
+)
+
 KEY_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 ROOT_DAYS = 20 * 365
 LEAF_DAYS = 3 * 365
 TSA_DAYS = 10 * 365
-CRL_DAYS = 7
-CRL_REFRESH = dt.timedelta(days=1)
 
 SigningKey = ec.EllipticCurvePrivateKey
-
-REASONS = {flag.name: flag for flag in x509.ReasonFlags} | {f.value: f for f in x509.ReasonFlags}
 
 
 class PKIError(Exception):
@@ -59,13 +63,6 @@ class PKIError(Exception):
 
 class KeyRevoked(PKIError):
     """The key's current certificate is revoked (its post was abolished): it signs nothing."""
-
-
-@dataclass(frozen=True)
-class RevokedEntry:
-    serial: int
-    reason: str
-    revoked_at: dt.datetime
 
 
 def _now() -> dt.datetime:
@@ -563,16 +560,7 @@ class CertificateAuthority:
         return self.directory / "crl.pem"
 
     def revoked(self) -> dict[int, RevokedEntry]:
-        try:
-            rows = json.loads(self._revoked_path.read_text())
-        except FileNotFoundError:
-            return {}
-        return {
-            int(r["serial"]): RevokedEntry(
-                int(r["serial"]), r["reason"], dt.datetime.fromisoformat(r["revoked_at"])
-            )
-            for r in rows
-        }
+        return read_revoked(self._revoked_path)
 
     def revoke(
         self, serial: int, reason: x509.ReasonFlags | str = x509.ReasonFlags.cessation_of_operation
@@ -589,45 +577,11 @@ class CertificateAuthority:
             entries = self.revoked()
             if serial not in entries:
                 entries[serial] = RevokedEntry(serial, flag.name, _now())
-                rows = [
-                    {
-                        "serial": str(e.serial),
-                        "reason": e.reason,
-                        "revoked_at": e.revoked_at.isoformat(),
-                    }
-                    for e in entries.values()
-                ]
-                _atomic_write(self._revoked_path, json.dumps(rows, indent=1).encode())
+                _atomic_write(self._revoked_path, revoked_json(entries))
             return self._publish_crl(entries)
 
     def _publish_crl(self, entries: dict[int, RevokedEntry]) -> x509.CertificateRevocationList:
-        root = self.ensure_root()
-        now = _now()
-        builder = (
-            x509.CertificateRevocationListBuilder()
-            .issuer_name(root.subject)
-            .last_update(now)
-            .next_update(now + dt.timedelta(days=CRL_DAYS))
-            .add_extension(x509.CRLNumber(int(now.timestamp() * 1000)), critical=False)
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(
-                    root.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
-                ),
-                critical=False,
-            )
-        )
-        for entry in entries.values():
-            revoked = (
-                x509.RevokedCertificateBuilder()
-                .serial_number(entry.serial)
-                .revocation_date(entry.revoked_at)
-            )
-            if REASONS[entry.reason] != x509.ReasonFlags.unspecified:
-                revoked = revoked.add_extension(
-                    x509.CRLReason(REASONS[entry.reason]), critical=False
-                )
-            builder = builder.add_revoked_certificate(revoked.build())
-        crl = builder.sign(self._root_key(), hashes.SHA256())
+        crl = build_crl(self.ensure_root(), self._root_key(), entries, _now())
         _atomic_write(self.crl_path, crl.public_bytes(serialization.Encoding.PEM))
         return crl
 

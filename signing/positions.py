@@ -25,8 +25,9 @@ from typing import Any
 
 from cryptography import x509
 
+from .crl import REASONS
 from .keystore import KeyStore, get_keystore
-from .pki import REASONS, PKIError, name_parts
+from .pki import PKIError, name_parts
 
 logger = logging.getLogger(__name__)
 

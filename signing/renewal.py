@@ -40,8 +40,10 @@ from pyhanko.sign.validation import DocumentSecurityStore, async_validate_pdf_ti
 from pyhanko_certvalidator import ValidationContext
 
 from . import conf
+from .cms import RecordingTimeStamper, SigningFailed, run_sync
 from .keystore import KeyStore, get_keystore
-from .signer import SigningFailed, _as_stream, _Recording, run_sync, validation_context
+from .signer import as_stream
+from .trust import extra_trust_roots, validation_context
 from .tsa import InternalTimeStamper, TimestampUnavailable, get_timestamper
 
 logger = logging.getLogger(__name__)
@@ -135,7 +137,7 @@ def _token_state(field_name: str, signed_data: cms.SignedData) -> TimestampState
 
 def last_document_timestamp(pdf: bytes | BinaryIO) -> TimestampState | None:
     """The last document timestamp of ``pdf``, or None if it has none."""
-    reader = PdfFileReader(_as_stream(pdf), strict=False)
+    reader = PdfFileReader(as_stream(pdf), strict=False)
     timestamps = reader.embedded_timestamp_signatures
     if not timestamps:
         return None
@@ -155,7 +157,6 @@ class RenewedTimestamp:
 
 def _contexts(store: KeyStore, signed_data: cms.SignedData) -> ValidationContext:
     """Our chain (revocation data required) or a foreign one (soft-fail, extra roots)."""
-    from .verify import _load_extra_roots
 
     try:
         ours = _signer_of(signed_data).issuer == store.trust().root.subject
@@ -163,7 +164,7 @@ def _contexts(store: KeyStore, signed_data: cms.SignedData) -> ValidationContext
         ours = False
     if ours:
         return validation_context(store)
-    return validation_context(store, extra_roots=_load_extra_roots(), revocation_mode="soft-fail")
+    return validation_context(store, extra_roots=extra_trust_roots(), revocation_mode="soft-fail")
 
 
 def renew_pdf(
@@ -177,7 +178,7 @@ def renew_pdf(
     (incremental update written to ``out``). The last timestamp must still validate: once its
     TSA certificate has expired it is too late to renew it."""
     store = keystore or get_keystore()
-    stream = _as_stream(pdf)
+    stream = as_stream(pdf)
     reader = PdfFileReader(stream, strict=False)
     if reader.encrypted:
         raise RenewalFailed("the PDF is encrypted")
@@ -199,7 +200,7 @@ def renew_pdf(
     )
     md = state.digest_algorithm if state.digest_algorithm in STRONG_DIGESTS else "sha256"
     inner = timestamper or get_timestamper()
-    recording = _Recording(inner)
+    recording = RecordingTimeStamper(inner)
     new_vc = (
         validation_context(store)
         if isinstance(inner, InternalTimeStamper)

@@ -19,8 +19,9 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.signers.pdf_cms import Signer
 
 from signing import fastpath
+from signing.cms import PositionSigner
 from signing.keystore import KeyStore
-from signing.signer import PositionSigner, sign_approval
+from signing.signer import sign_approval
 from signing.tsa import InternalTimeStamper, issue_token
 
 from .conftest import TESTDATA, make_pdf

@@ -11,6 +11,7 @@ import time
 import pytest
 from django.core.management import CommandError, call_command
 
+from signing.cms import PositionSigner
 from signing.keystore import KeyStore
 from signing.pki import PKIError
 from signing.positions import (
@@ -19,7 +20,7 @@ from signing.positions import (
     reissue_position,
     revoke_position,
 )
-from signing.signer import PositionSigner, add_validation_data_and_doc_timestamp, sign_approval
+from signing.signer import add_validation_data_and_doc_timestamp, sign_approval
 from signing.verify import verify_pdf
 
 from .conftest import make_pdf

@@ -23,7 +23,7 @@ from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 
 from documents.models import Document, RecordRevision, RevisionKind
 from org.models import Absence, User
-from signing.signer import validation_context
+from signing.trust import validation_context
 from storage import get_store, key_for
 from tests.workflow.test_approval_flow import META, act, approve_all, client, submit, task_for
 from workflow.models import Annotation

@@ -13,7 +13,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from signing.pki import REASONS, PKIError
+from signing.crl import REASONS
+from signing.pki import PKIError
 from signing.positions import (
     POST_ABOLISHED,
     parse_position_key_id,
