@@ -34,7 +34,6 @@ from asn1crypto import cms
 from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign import signers
 from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.sign.validation import DocumentSecurityStore, async_validate_pdf_timestamp
 from pyhanko_certvalidator import ValidationContext
@@ -42,7 +41,7 @@ from pyhanko_certvalidator import ValidationContext
 from . import conf
 from .cms import RecordingTimeStamper, SigningFailed, run_sync
 from .keystore import KeyStore, get_keystore
-from .signer import as_stream
+from .signer import as_stream, write_document_timestamp
 from .trust import extra_trust_roots, validation_context
 from .tsa import InternalTimeStamper, TimestampUnavailable, get_timestamper
 
@@ -206,24 +205,7 @@ def renew_pdf(
         if isinstance(inner, InternalTimeStamper)
         else validation_context(store, revocation_mode="soft-fail")
     )
-    start = out.tell() if out.seekable() else 0
-    try:
-        run_sync(
-            signers.PdfTimeStamper(recording).async_timestamp_pdf(
-                writer,
-                md,
-                validation_context=new_vc,
-                bytes_reserved=conf.bytes_reserved(),
-                output=out,
-            )
-        )
-    except TimestampUnavailable:
-        raise
-    except Exception as e:
-        cause = e.__cause__ or e.__context__
-        if isinstance(cause, TimestampUnavailable):
-            raise cause from e
-        raise SigningFailed(f"document timestamp failed: {type(e).__name__}: {e}") from e
+    size = write_document_timestamp(writer, recording, md, new_vc, out)
     if recording.token is None:  # pragma: no cover
         raise SigningFailed("no timestamp token was recorded")
     new = _token_state("", recording.token["content"])
@@ -233,7 +215,7 @@ def renew_pdf(
         tsa_serial=new.tsa_serial,
         tsa_not_after=new.tsa_not_after,
         md_algorithm=md,
-        size=out.seek(0, io.SEEK_END) - start,
+        size=size,
     )
 
 

@@ -12,14 +12,14 @@ makes a dry-run signature to estimate the size. Beyond that, the fixed costs wer
 encoding and parsing, not cryptography:
 
 * the CMS ``SignedData`` is written from DER parts encoded once per certificate
-  (:class:`signing.cms.FastCMSSigner`; pyHanko re-encoded the certificates on every signature), and the
-  internal TSA assembles its token the same way without building a request
+  (:class:`signing.cms.FastCMSSigner`; pyHanko re-encoded the certificates on every signature),
+  and the internal TSA assembles its token the same way without building a request
   (:func:`signing.tsa.token_der`);
 * the seal image is decoded and compressed once per seal (:func:`_decode_seal`);
-* pyHanko's coroutines run on one event loop per thread (:func:`signing.cms.run_sync`) instead of a new
-  loop per call;
-* :func:`signing.trust.validation_context` builds each context from trust anchors, certificates and a CRL
-  parsed once per change of the PKI directory (:meth:`KeyStore.trust`);
+* pyHanko's coroutines run on one event loop per thread (:func:`signing.cms.run_sync`) instead
+  of a new loop per call;
+* :func:`signing.trust.validation_context` builds each context from trust anchors, certificates
+  and a CRL parsed once per change of the PKI directory (:meth:`KeyStore.trust`);
 * :mod:`signing.fastpath` speeds up pyHanko's xref-table, hex-string and reference-array
   parsers and asn1crypto's name comparison (checked against the originals in the tests).
 
@@ -28,9 +28,11 @@ No network access on this path unless an external TSA is configured.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, BinaryIO
@@ -47,6 +49,7 @@ from pyhanko.sign import fields, signers
 from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.sign.validation import DocumentSecurityStore, collect_validation_info
 from pyhanko.stamp import StaticStampStyle
+from pyhanko_certvalidator import ValidationContext
 
 from . import conf, fastpath
 from .cms import PositionSigner, RecordingTimeStamper, SigningFailed, run_sync
@@ -251,17 +254,10 @@ def sign_approval(
         new_field_spec=field_spec,
     )
     start = out.tell() if out.seekable() else 0
-    try:
+    with timestamp_failures("signing failed"):
         run_sync(
             pdf_signer.async_sign_pdf(writer, output=out, bytes_reserved=conf.bytes_reserved())
         )
-    except TimestampUnavailable:
-        raise
-    except Exception as e:
-        cause = e.__cause__ or e.__context__
-        if isinstance(cause, TimestampUnavailable):
-            raise cause from e
-        raise SigningFailed(f"signing failed: {type(e).__name__}: {e}") from e
     ts_time, tsa_name = _token_info(recording.token)
     size = out.seek(0, io.SEEK_END) - start
     return SignatureInfo(
@@ -327,22 +323,42 @@ def add_validation_data_and_doc_timestamp(
     except Exception as e:
         raise SigningFailed(f"cannot collect validation data: {e}") from e
     recording = RecordingTimeStamper(timestamper or get_timestamper())
-    start = out.tell() if out.seekable() else 0
+    return write_document_timestamp(writer, recording, "sha256", vc, out)
+
+
+@contextlib.contextmanager
+def timestamp_failures(what: str) -> Iterator[None]:
+    """A silent TSA surfaces as TimestampUnavailable (pyHanko wraps it on the way), anything
+    else as SigningFailed naming `what`."""
     try:
-        run_sync(
-            signers.PdfTimeStamper(recording).async_timestamp_pdf(
-                writer,
-                "sha256",
-                validation_context=vc,
-                bytes_reserved=conf.bytes_reserved(),
-                output=out,
-            )
-        )
+        yield
     except TimestampUnavailable:
         raise
     except Exception as e:
         cause = e.__cause__ or e.__context__
         if isinstance(cause, TimestampUnavailable):
             raise cause from e
-        raise SigningFailed(f"document timestamp failed: {type(e).__name__}: {e}") from e
+        raise SigningFailed(f"{what}: {type(e).__name__}: {e}") from e
+
+
+def write_document_timestamp(
+    writer: IncrementalPdfFileWriter,
+    recording: RecordingTimeStamper,
+    md_algorithm: str,
+    vc: ValidationContext,
+    out: BinaryIO,
+) -> int:
+    """Append a document timestamp (the last step of B-LTA, and of each renewal); return the
+    bytes written."""
+    start = out.tell() if out.seekable() else 0
+    with timestamp_failures("document timestamp failed"):
+        run_sync(
+            signers.PdfTimeStamper(recording).async_timestamp_pdf(
+                writer,
+                md_algorithm,
+                validation_context=vc,
+                bytes_reserved=conf.bytes_reserved(),
+                output=out,
+            )
+        )
     return out.seek(0, io.SEEK_END) - start
