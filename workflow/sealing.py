@@ -288,7 +288,7 @@ def _audit(
                 "actor": actor,
                 "on_behalf_of": on_behalf_of,
                 "document": document.pk,
-                "version": document.versions.get(pk=revision.version_id).number,
+                "version": revision.version.number,  # the instance seal() wrote it with
                 "data": {**revision_summary(revision), "authentication": how},
             }
         )
