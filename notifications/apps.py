@@ -11,7 +11,7 @@ class NotificationsConfig(AppConfig):
         from notifications import services
         from workflow import hooks
 
-        hooks.listen(services.on_workflow_event)
+        hooks.listen(services.on_workflow_events)
         # A user deactivated anywhere (the admin, the personnel import) loses their sockets.
         from django.db.models.signals import post_save
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -66,8 +67,17 @@ def connections(user_id: int) -> int:
         return 0
 
 
-def is_connected(user_id: int) -> bool:
-    return connections(user_id) > 0
+def connected_among(user_ids: Iterable[int]) -> set[int]:
+    """Which of `user_ids` have a connection open: one cache round trip for all of them."""
+    keys = {_key(pk): pk for pk in user_ids}
+    if not keys:
+        return set()
+    try:
+        counts = cache.get_many(list(keys))
+    except Exception:
+        logger.exception("presence unknown for %d users", len(keys))
+        return set()
+    return {keys[key] for key, count in counts.items() if int(count or 0) > 0}
 
 
 # --- who is viewing a document -------------------------------------------------------------------

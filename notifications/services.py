@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypedDict
 
 from asgiref.sync import async_to_sync
@@ -19,7 +20,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from documents.access import can_view, readers_among, visible_documents
+from documents.access import can_view, readers_of, visible_documents
 from documents.models import Document
 from notifications import presence
 from notifications.models import Notification, NotificationPreference
@@ -51,14 +52,21 @@ def group_name(user_id: int) -> str:
 # --- writing ----------------------------------------------------------------------------------
 
 
-def on_workflow_event(event: WorkflowEvent) -> None:
-    """The workflow.hooks listener; hooks already calls it after the action committed."""
-    notify(
-        event.type,
-        event.user_ids,
-        document_id=event.document_id,
-        task=event.slot_id,
-        data=event.data,
+@dataclass(frozen=True)
+class Notice:
+    """One notification to write: its type, who may get it, and what it is about."""
+
+    type: str
+    user_ids: Iterable[int]
+    document_id: int | None = None
+    task: int | None = None
+    data: dict[str, Any] | None = None
+
+
+def on_workflow_events(events: Sequence[WorkflowEvent]) -> None:
+    """The workflow.hooks listener: the events of one committed action, written together."""
+    notify_many(
+        [Notice(e.type, e.user_ids, e.document_id, e.slot_id, e.data) for e in events],
     )
 
 
@@ -71,50 +79,82 @@ def notify(
     data: dict[str, Any] | None = None,
 ) -> list[Notification]:
     """One row per recipient who may see the document now; pushed and mailed after commit."""
-    document = None
-    if document_id is not None:
-        document = Document.objects.filter(pk=document_id).first()
-        if document is None:
-            logger.warning("notification %s for a missing document %s", type_, document_id)
-            return []
-    users = User.objects.filter(pk__in=set(user_ids), is_active=True).order_by("pk")
-    if document is not None:
-        allowed = readers_among(document, [u.pk for u in users])
-        users = users.filter(pk__in=allowed)
-    recipients = list(users)
-    if not recipients:
-        return []
-    with transaction.atomic():
-        # One INSERT for all recipients (the ids come back on PostgreSQL and SQLite).
-        rows = Notification.objects.bulk_create(
-            Notification(
-                recipient=user, type=type_, document=document, task=task, data=dict(data or {})
+    return notify_many([Notice(type_, user_ids, document_id, task, data)])
+
+
+def notify_many(notices: Sequence[Notice]) -> list[Notification]:
+    """notify() for several notices at once: one access check for all their documents and
+    recipients, one INSERT, one push. The same handful of queries for one notice to one person,
+    the events of a whole approval, or one notice to a thousand people."""
+    wanted = [(notice, set(notice.user_ids)) for notice in notices]
+    document_ids = {n.document_id for n in notices if n.document_id is not None}
+    documents = _documents(document_ids)
+    for missing in document_ids - documents.keys():
+        logger.warning("notification for a missing document %s", missing)
+    everyone = set().union(*(ids for _notice, ids in wanted))
+    users = User.objects.filter(is_active=True).in_bulk(list(everyone)) if everyone else {}
+    readers = readers_of(
+        documents.values(),
+        {pk for notice, ids in wanted if notice.document_id is not None for pk in ids},
+    )
+    rows = []
+    for notice, ids in wanted:
+        if notice.document_id is not None and notice.document_id not in documents:
+            continue
+        allowed = readers[notice.document_id] if notice.document_id is not None else users.keys()
+        for pk in sorted(ids & users.keys() & allowed):
+            rows.append(
+                Notification(
+                    recipient=users[pk],
+                    type=notice.type,
+                    document=documents.get(notice.document_id)
+                    if notice.document_id is not None
+                    else None,
+                    task=notice.task,
+                    data=dict(notice.data or {}),
+                )
             )
-            for user in recipients
-        )
+    if not rows:
+        return []
+    # One INSERT for all recipients (Django sends an UNNEST on PostgreSQL; the ids come back on
+    # PostgreSQL and SQLite).
+    Notification.objects.bulk_create(rows)
+    if transaction.get_connection().in_atomic_block:
+        # Whatever else the surrounding transaction changes (access, the document) counts:
+        # check again once it has committed.
         transaction.on_commit(lambda: deliver(rows))
+    else:
+        # Committed by this very INSERT, right after the access check above.
+        deliver(rows, checked=True)
     return rows
 
 
-def deliver(rows: Sequence[Notification]) -> None:
+def _documents(ids: set[int]) -> dict[int, Document]:
+    # Not the text: a notice needs the title, number and who may read it.
+    return Document.objects.defer("body", "search_text").in_bulk(list(ids)) if ids else {}
+
+
+def deliver(rows: Sequence[Notification], *, checked: bool = False) -> None:
     """Push each row to its recipient's group, then e-mail the recipients who are offline.
 
-    Access is checked again now, after commit, for all recipients at once; the frame travels
-    with the push, so a thousand connections need no query each to send it."""
-    # The documents as they are now (a change in the same transaction counts), not as the
-    # rows remember them.
-    documents = Document.objects.in_bulk({r.document_id for r in rows if r.document_id})
-    allowed: dict[int, set[int]] = {
-        pk: readers_among(document, [r.recipient_id for r in rows if r.document_id == pk])
-        for pk, document in documents.items()
-    }
-    pushed = [
-        row
-        for row in rows
-        if row.document_id is None or row.recipient_id in allowed.get(row.document_id, set())
-    ]
+    Unless the caller has just `checked` it outside any transaction, access is checked again now,
+    after commit, for all recipients at once; the frame travels with the push, so a thousand
+    connections need no query each to send it."""
+    pushed = list(rows)
+    if not checked:
+        # The documents as they are now (a change in the same transaction counts), not as the
+        # rows remember them.
+        documents = _documents({r.document_id for r in rows if r.document_id})
+        allowed = readers_of(
+            documents.values(), {r.recipient_id for r in rows if r.document_id is not None}
+        )
+        pushed = [
+            row
+            for row in rows
+            if row.document_id is None or row.recipient_id in allowed.get(row.document_id, set())
+        ]
     push_many([(row.recipient_id, row.pk, to_frame(row)) for row in pushed])
-    send_offline_emails(rows)
+    send_offline_emails(pushed)
 
 
 def push_many(items: Sequence[tuple[int, int, dict[str, Any] | None]]) -> None:
@@ -287,15 +327,6 @@ EMAIL_TEXTS: dict[str, tuple[str, str]] = {
 }
 
 
-def wants_email(user: User) -> bool:
-    choice = (
-        NotificationPreference.objects.filter(user=user)
-        .values_list("email_when_offline", flat=True)
-        .first()
-    )
-    return True if choice is None else bool(choice)
-
-
 def email_text(row: Notification) -> tuple[str, str] | None:
     texts = EMAIL_TEXTS.get(row.type)
     if texts is None:
@@ -323,16 +354,33 @@ def email_text(row: Notification) -> tuple[str, str] | None:
 
 def send_offline_emails(rows: Sequence[Notification]) -> None:
     """E-mail each recipient who is not connected and has not turned e-mail off; a failure is
-    logged and does not stop the others."""
-    for row in rows:
+    logged and does not stop the others. Who is connected and who wants mail are looked up once
+    for all rows."""
+    candidates = [row for row in rows if row.type in EMAIL_TEXTS and row.recipient.email]
+    if not candidates:
+        return
+    people = {row.recipient_id for row in candidates}
+    offline = people - presence.connected_among(people)
+    declined = (
+        set(
+            NotificationPreference.objects.filter(
+                user_id__in=list(offline), email_when_offline=False
+            ).values_list("user_id", flat=True)
+        )
+        if offline
+        else set()
+    )
+    sent = []
+    for row in candidates:
+        if row.recipient_id not in offline or row.recipient_id in declined:
+            continue
         try:
-            user = row.recipient
             text = email_text(row)
-            if text is None or not user.email:
+            if text is None:
                 continue
-            if presence.is_connected(user.pk) or not wants_email(user):
-                continue
-            send_mail(text[0], text[1], None, [user.email])
-            Notification.objects.filter(pk=row.pk).update(emailed_at=timezone.now())
+            send_mail(text[0], text[1], None, [row.recipient.email])
+            sent.append(row.pk)
         except Exception:
             logger.exception("could not e-mail notification %s", row.pk)
+    if sent:
+        Notification.objects.filter(pk__in=sent).update(emailed_at=timezone.now())

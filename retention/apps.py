@@ -11,4 +11,4 @@ class RetentionConfig(AppConfig):
         from retention import listeners
         from workflow import hooks
 
-        hooks.listen(listeners.on_workflow_event)
+        hooks.listen(listeners.on_workflow_events)

@@ -7,6 +7,7 @@ round; whatever fails is left for `apply_retention` to heal.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from documents.models import Document, Status
 from workflow.hooks import WorkflowEvent
@@ -17,10 +18,14 @@ from .models import DisposalRequest
 logger = logging.getLogger(__name__)
 
 
-def on_workflow_event(event: WorkflowEvent) -> None:
-    if event.type != "document.decided":
-        return
-    document = Document.objects.filter(pk=event.document_id, status=Status.DECIDED).first()
+def on_workflow_events(events: Sequence[WorkflowEvent]) -> None:
+    for event in events:
+        if event.type == "document.decided":
+            _on_decided(event.document_id)
+
+
+def _on_decided(document_id: int) -> None:
+    document = Document.objects.filter(pk=document_id, status=Status.DECIDED).first()
     if document is None:
         return
     try:

@@ -1,4 +1,5 @@
-"""readers_among (many people at once, for notifications) agrees with can_view everywhere."""
+"""readers_among / readers_of (many people and documents at once, for notifications) agree with
+can_view everywhere."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import itertools
 
 import pytest
 
-from documents.access import can_view, readers_among
+from documents.access import can_view, readers_among, readers_of
 from documents.models import Document, DocumentAccess, DocumentType, Secrecy, Status
 from org.models import User
 
@@ -38,6 +39,9 @@ def test_readers_among_is_can_view_for_everyone(demo_org) -> None:
         if granted:
             DocumentAccess.objects.create(document=document, user=ito, reason="grant")
         documents.append(document)
+    everyone = [u.pk for u in users]
+    together = readers_of(documents, everyone)
     for document in documents:
         expected = {u.pk for u in users if can_view(u, document)}
-        assert readers_among(document, [u.pk for u in users]) == expected, document.title
+        assert readers_among(document, everyone) == expected, document.title
+        assert together[document.pk] == expected, document.title

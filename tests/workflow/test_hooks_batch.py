@@ -1,0 +1,87 @@
+"""workflow.hooks delivers the events of one committed transaction together, and never those of
+work that was rolled back; an approval's after-commit work is a handful of queries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from documents.models import DocumentType
+from documents.services import create_document
+from notifications.models import Notification
+from org.models import User
+from workflow import hooks, services
+from workflow.hooks import WorkflowEvent
+from workflow.models import Slot, SlotStatus
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def batches() -> Iterator[list[list[str]]]:
+    seen: list[list[str]] = []
+
+    def listener(events: Sequence[WorkflowEvent]) -> None:
+        seen.append([e.type for e in events])
+
+    hooks.listen(listener)
+    yield seen
+    hooks._listeners.remove(listener)
+
+
+def _event(kind: str) -> None:
+    hooks._emit(WorkflowEvent(kind, document_id=1))
+
+
+def test_one_batch_per_transaction_without_rolled_back_savepoints(batches) -> None:
+    with transaction.atomic():
+        _event("a")
+        try:
+            with transaction.atomic():
+                _event("undone")
+                raise RuntimeError
+        except RuntimeError:
+            pass
+        with transaction.atomic():
+            _event("kept in a savepoint")
+        _event("b")
+        assert batches == []  # nothing before the commit
+    assert sorted(map(tuple, batches)) == [("a", "b"), ("kept in a savepoint",)]
+
+
+def test_rolled_back_transaction_tells_nobody(batches) -> None:
+    with pytest.raises(RuntimeError), transaction.atomic():
+        _event("a")
+        raise RuntimeError
+    _event("outside a transaction")
+    assert batches == [["outside a transaction"]]
+
+
+def test_an_approval_notifies_in_a_few_queries_after_commit(demo_org) -> None:
+    tanaka, suzuki = User.objects.get(username="tanaka"), User.objects.get(username="suzuki")
+    document = create_document(
+        tanaka,
+        {
+            "title": "通知文の発出について",
+            "doc_type": DocumentType.objects.get(code="notice"),
+            "amount": 100_000,
+            "retention_years": 1,
+        },
+    )
+    services.submit(tanaka, document.pk)
+    slot = Slot.objects.get(
+        stage__route__document=document, assignee=suzuki, status=SlotStatus.OPEN
+    )
+    before = Notification.objects.count()
+    with CaptureQueriesContext(connection) as queries:
+        services.approve(suzuki, slot.pk)
+    sql = [q["sql"] for q in queries.captured_queries]
+    after_commit = sql[sql.index("COMMIT") + 1 :]
+    # task.completed to the drafter and task.assigned to the next approver: both rows written.
+    assert Notification.objects.count() == before + 2
+    # Documents, users, three of access, the INSERT (in its own BEGIN/COMMIT on PostgreSQL), and
+    # who wants e-mail and the mark of what was mailed: not a round of queries per event.
+    assert len(after_commit) <= 10, "\n".join(after_commit)
