@@ -92,7 +92,14 @@ def notify_many(notices: Sequence[Notice]) -> list[Notification]:
     for missing in document_ids - documents.keys():
         logger.warning("notification for a missing document %s", missing)
     everyone = set().union(*(ids for _notice, ids in wanted))
-    users = User.objects.filter(is_active=True).in_bulk(list(everyone)) if everyone else {}
+    # What a notice and its e-mail need of a person, not the whole row (a thousand of them).
+    users = (
+        User.objects.filter(is_active=True)
+        .only("email", "username", "display_name", "first_name", "last_name")
+        .in_bulk(list(everyone))
+        if everyone
+        else {}
+    )
     readers = readers_of(
         documents.values(),
         {pk for notice, ids in wanted if notice.document_id is not None for pk in ids},
