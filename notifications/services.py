@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from documents.access import can_view, readers_of, visible_documents
 from documents.models import Document
-from notifications import presence
+from notifications import loop, presence
 from notifications.models import Notification, NotificationPreference
 from org.models import User
 from workflow.hooks import WorkflowEvent
@@ -186,7 +186,19 @@ def push_many(items: Sequence[tuple[int, int, dict[str, Any] | None]]) -> None:
             if isinstance(result, BaseException):
                 logger.error("could not push notification %s to user %s: %r", row, user, result)
 
-    async_to_sync(send_all)()
+    _run(layer, send_all)
+
+
+def _run(layer: Any, coroutine: Callable[[], Awaitable[None]]) -> None:
+    """Run a send on the channel layer from synchronous code (see notifications.loop)."""
+    if loop.uses_own_loop(layer):
+        loop.run(coroutine)
+    else:
+        async_to_sync(_await)(coroutine)
+
+
+async def _await(coroutine: Callable[[], Awaitable[None]]) -> None:
+    await coroutine()
 
 
 async def _publish_pipelined(layer: Any, messages: list[tuple[str, dict[str, Any]]]) -> bool:
@@ -229,7 +241,7 @@ def revoke_connections(user_id: int, tokens: Sequence[str] | None = None) -> Non
 
     def send() -> None:
         try:
-            async_to_sync(layer.group_send)(group_name(user_id), message)
+            _run(layer, lambda: layer.group_send(group_name(user_id), message))
         except Exception:
             logger.exception("could not close the sockets of user %s", user_id)
 
@@ -246,8 +258,11 @@ def push(user_id: int, notification_id: int) -> None:
     if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(
-            group_name(user_id), {"type": "notify", "id": notification_id}
+        _run(
+            layer,
+            lambda: layer.group_send(
+                group_name(user_id), {"type": "notify", "id": notification_id}
+            ),
         )
     except Exception:
         logger.exception("could not push notification %s to user %s", notification_id, user_id)
