@@ -392,7 +392,23 @@ def renew_version(
             f"new document timestamp {result.time.isoformat()} by {result.tsa} "
             f"(certificate {result.tsa_serial:x}, expires {result.tsa_not_after.isoformat()})"
         )
-        return outcome
+    _lock_renewed(version.document_id)
+    return outcome
+
+
+def _lock_renewed(document_id: int) -> None:
+    """The renewed record is a new object: put it under the record's Object Lock now, not only
+    when apply_retention next runs (which still heals a failure here)."""
+    from documents.models import Document, Status
+    from retention.locking import protect
+
+    document = Document.objects.filter(pk=document_id, status=Status.DECIDED).first()
+    if document is None:
+        return
+    try:
+        protect(document)
+    except Exception:
+        logger.exception("renewal: could not lock the renewed record of document %s", document_id)
 
 
 def _audit(

@@ -232,6 +232,13 @@ def test_command_renews_records_once(pki: KeyStore, demo_org: None) -> None:
     assert report.valid, report.as_dict()
     assert [s.kind for s in report.signatures][-2:] == ["document_timestamp"] * 2
     assert AuditEntry.objects.filter(action="signing.timestamp_renewed").count() == 2
+    # The renewed record is a new object, locked at once like the rest of the record.
+    from retention.models import RetentionState
+    from storage import get_store, key_for
+
+    state = RetentionState.objects.get(document_id=version.document_id)
+    assert state.locked_record_sha256 == version.record_sha256
+    assert get_store().stat(key_for(version.record_sha256)).retain_until == state.locked_until
 
     # idempotent
     out = io.StringIO()
