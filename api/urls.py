@@ -14,4 +14,5 @@ urlpatterns = [
     path("", include("audit.urls")),
     path("", include("signing.urls")),
     path("", include("retention.urls")),
+    path("", include("org.urls")),
 ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET
 
 from documents.access import can_edit
 from documents.models import Disclosure, Document, DocumentType, Retention, Secrecy
-from frontend import inbox, strings, workspace
+from frontend import drafting, inbox, strings, workspace
 from org.auth import user_of
 
 
@@ -29,7 +29,7 @@ def _document(request: HttpRequest, document_id: int) -> Document:
     return document
 
 
-def _draft_context(document: Document | None) -> dict[str, Any]:
+def _draft_context(request: HttpRequest, document: Document | None) -> dict[str, Any]:
     doc_types = list(DocumentType.objects.all())
     initial: dict[str, Any] = {}
     attachments: list[Any] = []
@@ -51,6 +51,9 @@ def _draft_context(document: Document | None) -> dict[str, Any]:
         "api": reverse("api:documents"),
         "workspace": reverse("frontend:document", args=[0]),
         "edit": reverse("frontend:document_edit", args=[0]),
+        "preview": reverse("frontend:route_preview", args=[0]),
+        "people": reverse("api:people"),
+        "me": user_of(request).username,
         "transactionTypes": [t.code for t in doc_types if t.is_transaction],
         "defaultRetention": {t.code: t.default_retention_years for t in doc_types},
         "strings": strings.drafting(),
@@ -61,6 +64,7 @@ def _draft_context(document: Document | None) -> dict[str, Any]:
         "retentions": Retention.choices,
         "disclosures": Disclosure.choices,
         "secrecies": Secrecy.choices,
+        "routes": drafting.route_choices(),
         "initial": initial,
         "attachments": attachments,
         "config": config,
@@ -70,7 +74,7 @@ def _draft_context(document: Document | None) -> dict[str, Any]:
 @login_required
 @require_GET
 def document_new(request: HttpRequest) -> HttpResponse:
-    return render(request, "frontend/draft.html", _draft_context(None))
+    return render(request, "frontend/draft.html", _draft_context(request, None))
 
 
 @login_required
@@ -79,7 +83,7 @@ def document_edit(request: HttpRequest, document_id: int) -> HttpResponse:
     document = _document(request, document_id)
     if not can_edit(user_of(request), document):
         return redirect("frontend:document", document_id=document.pk)
-    return render(request, "frontend/draft.html", _draft_context(document))
+    return render(request, "frontend/draft.html", _draft_context(request, document))
 
 
 def _route_context(request: HttpRequest, document: Document) -> dict[str, Any]:
@@ -144,6 +148,18 @@ def route_panel(request: HttpRequest, document_id: int) -> HttpResponse:
     """The route, history and actions, re-read after an action without reloading the record."""
     document = _document(request, document_id)
     return render(request, "frontend/_route_refresh.html", _route_context(request, document))
+
+
+@login_required
+@require_GET
+def route_preview(request: HttpRequest, document_id: int) -> JsonResponse:
+    """The drafting page's route preview (JSON): `route`, `add_approvers`, `add_readers` as the
+    submit API takes them. Anyone who may see the document, as for the API's route preview."""
+    document = _document(request, document_id)
+    try:
+        return JsonResponse(drafting.preview(document, request.GET))
+    except drafting.PreviewError as error:
+        return JsonResponse(error.as_json(), status=error.status)
 
 
 @login_required

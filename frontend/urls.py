@@ -24,5 +24,10 @@ urlpatterns = [
         document_pages.route_panel,
         name="route_panel",
     ),
+    path(
+        "documents/<int:document_id>/route-preview/",
+        document_pages.route_preview,
+        name="route_preview",
+    ),
     path("verify/", document_pages.verify, name="verify"),
 ]

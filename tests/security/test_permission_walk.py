@@ -131,6 +131,8 @@ TASK_RULES: dict[tuple[str, str], Rule] = {
 # --- endpoints of the caller's own things ---------------------------------------------------------
 OWN_RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/me"): Rule(readers=200),
+    # The staff directory for the drafting page's pickers: anyone signed in.
+    ("GET", "/api/v1/people"): Rule(readers=200),
     ("GET", "/api/v1/documents"): Rule(readers=200),
     # The search as CSV: checked for content in test_lists_and_search_show_only_what_…
     ("GET", "/api/v1/documents/export.csv"): Rule(readers=200),
