@@ -20,6 +20,7 @@ from functools import lru_cache
 from typing import Any, TypeVar
 
 from asn1crypto import cms
+from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from pyhanko.sign.signers.pdf_cms import Signer
 from pyhanko.sign.timestamps import TimeStamper
@@ -245,3 +246,21 @@ class RecordingTimeStamper(TimeStamper):
             raise TimestampUnavailable(f"timestamp failed: {type(e).__name__}: {e}") from e
         self.token = token
         return token
+
+
+def token_signer(signed_data: cms.SignedData) -> asn1_x509.Certificate | None:
+    """The certificate that signed a timestamp token (or any CMS), from those it carries."""
+    sid = signed_data["signer_infos"][0]["sid"]
+    for choice in signed_data["certificates"] or ():
+        cert = choice.chosen
+        if not isinstance(cert, asn1_x509.Certificate):
+            continue
+        if sid.name == "issuer_and_serial_number":
+            if (
+                cert.serial_number == sid.chosen["serial_number"].native
+                and cert.issuer == sid.chosen["issuer"]
+            ):
+                return cert
+        elif cert.key_identifier == sid.chosen.native:
+            return cert
+    return None

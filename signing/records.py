@@ -111,7 +111,7 @@ def seal(version: DocumentVersion, request: SealRequest) -> list[RecordRevision]
             if request.finalize:
                 signed.seek(0)
                 with _spool() as final:
-                    add_validation_data_and_doc_timestamp(signed, final, keystore=store)
+                    stamp = add_validation_data_and_doc_timestamp(signed, final, keystore=store)
                     final_sha, final_size = _store(final)
                 revisions.append(
                     RecordRevision.objects.create(
@@ -122,6 +122,9 @@ def seal(version: DocumentVersion, request: SealRequest) -> list[RecordRevision]
                         sha256=final_sha,
                         size=final_size,
                         reason="PAdES B-LTA",
+                        key_id="tsa",
+                        certificate_serial=f"{stamp.tsa_serial:x}" if stamp.tsa_serial else "",
+                        timestamp=stamp.time,
                     )
                 )
                 sha256, size = final_sha, final_size

@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO, cast
 
 from asn1crypto import cms
-from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.timestamps import TimeStamper
@@ -39,7 +38,7 @@ from pyhanko.sign.validation import DocumentSecurityStore, async_validate_pdf_ti
 from pyhanko_certvalidator import ValidationContext
 
 from . import conf
-from .cms import RecordingTimeStamper, SigningFailed, run_sync
+from .cms import RecordingTimeStamper, SigningFailed, run_sync, token_signer
 from .keystore import KeyStore, get_keystore
 from .signer import as_stream, write_document_timestamp
 from .trust import extra_trust_roots, validation_context
@@ -98,27 +97,11 @@ class TimestampState:
         return out
 
 
-def _signer_of(signed_data: cms.SignedData) -> asn1_x509.Certificate:
-    info = signed_data["signer_infos"][0]
-    sid = info["sid"]
-    for choice in signed_data["certificates"] or ():
-        cert = choice.chosen
-        if not isinstance(cert, asn1_x509.Certificate):
-            continue
-        if sid.name == "issuer_and_serial_number":
-            if (
-                cert.serial_number == sid.chosen["serial_number"].native
-                and cert.issuer == sid.chosen["issuer"]
-            ):
-                return cert
-        elif cert.key_identifier == sid.chosen.native:
-            return cert
-    raise RenewalFailed("the timestamp token does not carry its TSA's certificate")
-
-
 def _token_state(field_name: str, signed_data: cms.SignedData) -> TimestampState:
     tst_info = signed_data["encap_content_info"]["content"].parsed
-    cert = _signer_of(signed_data)
+    cert = token_signer(signed_data)
+    if cert is None:
+        raise RenewalFailed("the timestamp token does not carry its TSA's certificate")
     info = signed_data["signer_infos"][0]
     key = cert.public_key
     return TimestampState(
@@ -156,12 +139,8 @@ class RenewedTimestamp:
 
 def _contexts(store: KeyStore, signed_data: cms.SignedData) -> ValidationContext:
     """Our chain (revocation data required) or a foreign one (soft-fail, extra roots)."""
-
-    try:
-        ours = _signer_of(signed_data).issuer == store.trust().root.subject
-    except RenewalFailed:
-        ours = False
-    if ours:
+    signer = token_signer(signed_data)
+    if signer is not None and signer.issuer == store.trust().root.subject:
         return validation_context(store)
     return validation_context(store, extra_roots=extra_trust_roots(), revocation_mode="soft-fail")
 

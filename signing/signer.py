@@ -52,7 +52,7 @@ from pyhanko.stamp import StaticStampStyle
 from pyhanko_certvalidator import ValidationContext
 
 from . import conf, fastpath
-from .cms import PositionSigner, RecordingTimeStamper, SigningFailed, run_sync
+from .cms import PositionSigner, RecordingTimeStamper, SigningFailed, run_sync, token_signer
 from .keystore import KeyStore, get_keystore
 from .pki import name_parts
 from .seal import render_seal
@@ -63,6 +63,13 @@ fastpath.install()
 
 JST = ZoneInfo("Asia/Tokyo")
 Box = tuple[int, float, float, float, float]  # (page index from 0, x1, y1, x2, y2) in points
+
+
+@dataclass(frozen=True)
+class DocumentTimestamp:
+    size: int  # bytes written
+    time: dt.datetime  # genTime of the token
+    tsa_serial: int | None  # serial of the TSA certificate that signed it
 
 
 @dataclass(frozen=True)
@@ -293,10 +300,11 @@ def add_validation_data_and_doc_timestamp(
     *,
     timestamper: TimeStamper | None = None,
     keystore: KeyStore | None = None,
-) -> int:
+) -> DocumentTimestamp:
     """PAdES B-LTA for the final decision: DSS with certificates and our CRL for every
     signature (and its timestamp), then a document timestamp; the TSA's own chain is added to
-    the DSS after it. Uses only local data (no OCSP/CRL fetching). Returns the bytes written."""
+    the DSS after it. Uses only local data (no OCSP/CRL fetching). Returns what the revision
+    row records of it."""
     store = keystore or get_keystore()
     vc = validation_context(store)
     stream = as_stream(pdf)
@@ -323,7 +331,16 @@ def add_validation_data_and_doc_timestamp(
     except Exception as e:
         raise SigningFailed(f"cannot collect validation data: {e}") from e
     recording = RecordingTimeStamper(timestamper or get_timestamper())
-    return write_document_timestamp(writer, recording, "sha256", vc, out)
+    size = write_document_timestamp(writer, recording, "sha256", vc, out)
+    if recording.token is None:  # pragma: no cover
+        raise SigningFailed("no timestamp token was recorded")
+    signed_data = recording.token["content"]
+    tsa = token_signer(signed_data)
+    return DocumentTimestamp(
+        size=size,
+        time=signed_data["encap_content_info"]["content"].parsed["gen_time"].native,
+        tsa_serial=tsa.serial_number if tsa is not None else None,
+    )
 
 
 @contextlib.contextmanager

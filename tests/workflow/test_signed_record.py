@@ -126,6 +126,9 @@ def test_each_approval_signs_and_the_decision_adds_a_document_timestamp(decided:
     # The decider's revision also stamps the document number on the cover.
     assert revisions[4].annotations == 1
     assert all(r.timestamp is not None for r in revisions[:5])
+    # The B-LTA row names its token's time and the TSA certificate, as a renewal's row does.
+    final = revisions[-1]
+    assert final.timestamp is not None and final.key_id == "tsa" and final.certificate_serial
     version = document.versions.get(number=document.version)
     assert version.record_sha256 == revisions[-1].sha256
     # Each revision extends the previous file byte for byte.
