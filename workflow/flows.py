@@ -29,7 +29,7 @@ from viewflow.workflow.status import STATUS
 from org.models import User
 from workflow import progression
 from workflow.locks import select_for_update_lock
-from workflow.models import ApprovalProcess, Route, RouteStage, RouteStatus, Slot
+from workflow.models import ApprovalProcess, Route, RouteStatus
 from workflow.nodes import DynamicSplit, run_on
 
 
@@ -54,15 +54,16 @@ def _route(activation: Any) -> Route:
     return route_of(activation.process)
 
 
-def _stage(activation: Any, route: Route) -> tuple[RouteStage, list[Slot]]:
-    """The current stage with its slots, read once per run (the join, then settle)."""
+def _rows(activation: Any) -> progression.RouteRows | None:
+    """The route's stages and slots, read once per run (progression.RouteRows) and again only
+    once stale; None under viewflow's own activations, which read what they need each time."""
     context = _context(activation)
     if context is None:
-        return progression.current_stage(route)
-    cached = context.get("stage")
-    if cached is None or cached[0].index != route.current_stage:
-        cached = context["stage"] = progression.current_stage(route)
-    return cached
+        return None
+    rows: progression.RouteRows | None = context.get("rows")
+    if rows is None or rows.stale:
+        rows = context["rows"] = progression.RouteRows.read(_route(activation))
+    return rows
 
 
 class ApprovalFlow(flow.Flow):
@@ -105,7 +106,7 @@ class ApprovalFlow(flow.Flow):
         route = _route(activation)
         return [
             (self.approve, {"slot": slot.pk, "stage": route.current_stage}, slot)
-            for slot in progression.slots_to_open(route)
+            for slot in progression.slots_to_open(route, _rows(activation))
         ]
 
     def slot_assignee(self, activation: Any) -> Any:
@@ -122,12 +123,15 @@ class ApprovalFlow(flow.Flow):
     def stage_decided(self, activation: Any, active_tasks: Any) -> bool:
         """True once the stage has its result: the join fires and cancels the other tasks."""
         route = _route(activation)
-        return progression.outcome(*_stage(activation, route)) is not None
+        return progression.outcome(*progression.current_stage(route, _rows(activation))) is not None
 
     def settle(self, activation: Any) -> None:
         route = _route(activation)
         context = _context(activation) or {}
-        progression.settle(route, *_stage(activation, route), actor=context.get("actor"))
+        rows = _rows(activation)
+        progression.settle(
+            route, *progression.current_stage(route, rows), actor=context.get("actor"), rows=rows
+        )
 
     def noop(self, activation: Any) -> None:
         pass

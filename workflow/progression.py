@@ -10,7 +10,7 @@ approvals of different documents from waiting on each other's work.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -62,8 +62,8 @@ def action() -> Iterator[None]:
     try:
         yield
         number_decisions()
-        for entry in state.audit:
-            audit.record(**entry)
+        # One append for all of them: the audit head is locked and moved once.
+        audit.append([audit.prepare(**entry) for entry in state.audit])
     finally:
         _deferred.reset(token)
 
@@ -136,21 +136,59 @@ def open_slot(slot: Slot) -> None:
     hooks.task_assigned(slot)
 
 
-def slots_to_open(route: Route) -> list[Slot]:
-    """The split's fan-out: the current stage's next slots (one at a time when sequential)."""
-    waiting = list(
-        Slot.objects.filter(
-            stage__route=route,
-            stage__index=route.current_stage,
-            status=SlotStatus.WAITING,
-            kind__in=BLOCKING_KINDS,
+@dataclass
+class RouteRows:
+    """A route's stages and their slots (by order, every round), read in one query for one run
+    of the flow: the join, settle and the split would each read them again otherwise.
+
+    The run changes them on these instances only. Whatever changes slots by other means
+    (reset_stages, finish) marks them `stale`, and the next reader reads them afresh. Every stage
+    has slots (resolution refuses an empty one), so the slots name every stage."""
+
+    stages: dict[int, RouteStage]  # by index, in order
+    slots: dict[int, list[Slot]]  # by stage index
+    stale: bool = False
+
+    @classmethod
+    def read(cls, route: Route) -> RouteRows:
+        stages: dict[int, RouteStage] = {}
+        slots: dict[int, list[Slot]] = {}
+        for slot in (
+            Slot.objects.filter(stage__route=route)
+            .select_related("stage", "assignee")
+            .order_by("stage__index", "order", "id")
+        ):
+            # One instance per stage, with the locked route, so what settle changes in it every
+            # slot sees.
+            stage = stages.setdefault(slot.stage.index, slot.stage)
+            stage.route = route
+            slot.stage = stage
+            slots.setdefault(stage.index, []).append(slot)
+        return cls(stages, slots)
+
+
+def slots_to_open(route: Route, rows: RouteRows | None = None) -> list[Slot]:
+    """The split's fan-out: the current stage's next slots (one at a time when sequential).
+    `rows`: the route's stages and slots, if already read."""
+    if rows is None:
+        waiting = list(
+            Slot.objects.filter(
+                stage__route=route,
+                stage__index=route.current_stage,
+                status=SlotStatus.WAITING,
+                kind__in=BLOCKING_KINDS,
+            )
+            .select_related("stage", "assignee")
+            .order_by("order", "id")
         )
-        .select_related("stage", "assignee")
-        .order_by("order", "id")
-    )
-    RouteStage.objects.filter(route=route, index=route.current_stage).update(
-        status=StageStatus.ACTIVE
-    )
+        RouteStage.objects.filter(route=route, index=route.current_stage).update(
+            status=StageStatus.ACTIVE
+        )
+    else:
+        stage, slots = current_stage(route, rows)
+        waiting = [s for s in slots if s.status == SlotStatus.WAITING and s.kind in BLOCKING_KINDS]
+        stage.status = StageStatus.ACTIVE
+        stage.save(update_fields=["status"])
     if waiting and waiting[0].stage.mode == StageMode.SEQUENTIAL:
         waiting = waiting[:1]
     for slot in waiting:
@@ -160,8 +198,11 @@ def slots_to_open(route: Route) -> list[Slot]:
     return waiting
 
 
-def current_stage(route: Route) -> tuple[RouteStage, list[Slot]]:
-    """The route's current stage and all its slots (every round), in one query."""
+def current_stage(route: Route, rows: RouteRows | None = None) -> tuple[RouteStage, list[Slot]]:
+    """The route's current stage and all its slots (every round), in one query (none if `rows`,
+    the route's stages and slots, are given)."""
+    if rows is not None:
+        return rows.stages[route.current_stage], rows.slots[route.current_stage]
     slots = list(
         Slot.objects.filter(stage__route=route, stage__index=route.current_stage)
         .select_related("stage")
@@ -212,13 +253,16 @@ def settle(
     stage: RouteStage | None = None,
     slots: list[Slot] | None = None,
     actor: User | None = None,
+    rows: RouteRows | None = None,
 ) -> None:
     """After the join: close the stage and move the route on, back, or to its end.
 
     `route` is the locked, current row; `stage` and `slots` its current stage, if already loaded;
-    `actor` whoever acted, if known (else the decision is recorded for the last one who did)."""
+    `actor` whoever acted, if known (else the decision is recorded for the last one who did);
+    `rows` the route's stages and slots, if read for the run (stale afterwards unless it moved on).
+    """
     if stage is None or slots is None:
-        stage, slots = current_stage(route)
+        stage, slots = current_stage(route, rows)
     result = outcome(stage, slots)
     if result is None:
         return  # a sequential stage with people still to go: the switch loops to the split
@@ -227,20 +271,34 @@ def settle(
         if stage.status != StageStatus.SKIPPED:
             stage.status = StageStatus.DONE
             stage.save(update_fields=["status"])
-        advance(route, actor)
-    elif result == REJECTED:
+        advance(route, actor, rows)
+        return
+    if rows is not None:
+        rows.stale = True  # finish() and reset_stages() change slots in bulk, and add some
+    if result == REJECTED:
         finish(route, RouteStatus.REJECTED, Status.REJECTED)
     else:
         _sent_back(route, stage)
 
 
-def advance(route: Route, actor: User | None = None) -> None:
-    """Open circulation stages on the way (they never block); stop at the next blocking stage."""
-    for stage in route.stages.filter(status=StageStatus.PENDING).order_by("index"):
+def advance(route: Route, actor: User | None = None, rows: RouteRows | None = None) -> None:
+    """Open circulation stages on the way (they never block); stop at the next blocking stage.
+    `rows`: the route's stages and slots, if already read."""
+    pending: Iterable[RouteStage]
+    if rows is None:
+        pending = route.stages.filter(status=StageStatus.PENDING).order_by("index")
+    else:
+        pending = [s for s in rows.stages.values() if s.status == StageStatus.PENDING]
+    for stage in pending:
         if stage.mode == StageMode.CIRCULATION:
-            for slot in stage.slots.filter(status=SlotStatus.WAITING).select_related(
-                "stage__route", "assignee"
-            ):
+            waiting: Iterable[Slot]
+            if rows is None:
+                waiting = stage.slots.filter(status=SlotStatus.WAITING).select_related(
+                    "stage__route", "assignee"
+                )
+            else:
+                waiting = [s for s in rows.slots[stage.index] if s.status == SlotStatus.WAITING]
+            for slot in waiting:
                 open_slot(slot)
             stage.status = StageStatus.DONE
             stage.save(update_fields=["status"])

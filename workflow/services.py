@@ -31,6 +31,7 @@ from org import roles
 from org.models import User
 from workflow import hooks, progression, sealing
 from workflow.flows import ApprovalFlow, complete_task, open_tasks
+from workflow.locks import select_for_update_lock
 from workflow.models import (
     ActionKind,
     Route,
@@ -140,9 +141,26 @@ def _process_lock_of(process_id: int | None) -> Iterator[None]:
         with ApprovalFlow.lock(process_id):
             yield
     except FlowLockFailed:
-        raise _conflict(
-            "busy", _("Someone else is acting on this document right now; try again in a moment.")
-        ) from None
+        raise _busy() from None
+
+
+def _busy() -> WorkflowError:
+    return _conflict(
+        "busy", _("Someone else is acting on this document right now; try again in a moment.")
+    )
+
+
+@contextmanager
+def _process_lock_of_slot(slot_id: int) -> Iterator[None]:
+    """The process lock of the slot's route, in the caller's transaction: a busy lock is a 409,
+    as in _process_lock_of; no such slot a 404."""
+    try:
+        select_for_update_lock.take_for_slot(ApprovalFlow, slot_id)
+    except FlowLockFailed:
+        raise _busy() from None
+    except Slot.DoesNotExist:
+        raise WorkflowError("not_found", _("No such task."), status.HTTP_404_NOT_FOUND) from None
+    yield
 
 
 def _lock_route(route_id: int) -> Route:
@@ -275,11 +293,7 @@ def _acting_on(user: User, slot_id: int) -> Iterator[tuple[Route, Slot]]:
     """Lock the slot's route and check that `user` may act on the slot now.
 
     The body runs inside the transaction, the process lock and progression.action()."""
-    try:
-        process_id = Slot.objects.values_list("stage__route__process_id", flat=True).get(pk=slot_id)
-    except Slot.DoesNotExist:
-        raise WorkflowError("not_found", _("No such task."), status.HTTP_404_NOT_FOUND) from None
-    with transaction.atomic(), _process_lock_of(process_id), progression.action():
+    with transaction.atomic(), _process_lock_of_slot(slot_id), progression.action():
         # The slot and its route in one statement; the route is slot.stage.route, so what the
         # flow changes in it is what the caller sees.
         slot = (
