@@ -68,6 +68,30 @@ def drafting() -> dict[str, Any]:
         ),
         "submit": _("Submit"),
         "submitting": _("Submitting…"),
+        # Encrypted PDFs
+        "passwordFor": _("Password for %(name)s"),
+        "passwordHelp": _(
+            "Used only to open the file now, and not kept; approvers get an unlocked copy."
+        ),
+        "unlock": _("Open and upload"),
+        "unlocked": _("%(name)s was opened with its password and added."),
+        "givePasswordsFirst": _("Give the password of each protected file, or dismiss it."),
+        # Route choice and added people
+        "autoRoute": _("Chosen by the delegation rules (専決規程): %(name)s"),
+        "routeByRules": _("Route: %(name)s, chosen by the delegation rules."),
+        "routeChosen": _("Route: %(name)s, chosen by you."),
+        "routeChosenInstead": _(
+            "Route: %(name)s, chosen by you instead of %(rules)s, which the rules would choose."
+        ),
+        "addedByYou": _("added by you"),
+        "picker": {
+            "found": _("%(n)s people found; choose with the arrow keys and Enter."),
+            "noneFound": _("No one found."),
+            "moreFound": _("More people match: type more of the name."),
+            "added": _("%(name)s added."),
+            "removedPerson": _("%(name)s taken off the list."),
+            "remove": _("Remove"),
+        },
     }
 
 

@@ -1,6 +1,9 @@
 // Drafting: save the fields (POST /api/v1/documents, then PATCH), upload each attachment on its
-// own with a progress bar and its own error in words, preview the route, submit.
+// own with a progress bar and its own error in words (an encrypted PDF asks for its password and
+// is sent again with it), choose the route and add approvers and readers, preview the route with
+// them, submit.
 import { announce, api, confirmDialog, data, el, format, upload } from "./common.js";
+import { peoplePicker } from "./people-picker.js";
 
 const config = data("draft-config");
 const t = config.strings;
@@ -10,6 +13,7 @@ const list = document.getElementById("file-list");
 const dropzone = document.getElementById("dropzone");
 const fileInput = document.getElementById("f-files");
 const submitButton = document.getElementById("submit-doc");
+const routeSelect = document.getElementById("f-route");
 const FIELDS = [
   "title",
   "doc_type",
@@ -26,6 +30,8 @@ let documentId = config.document;
 let pending = []; // {file, item} waiting for the draft to exist
 let uploading = 0;
 let retentionTouched = Boolean(documentId);
+let previewTicket = 0;
+let passwordSerial = 0;
 
 const field = (name) => form.elements.namedItem(name);
 const documentUrl = () => `${config.api}/${documentId}`;
@@ -136,12 +142,22 @@ function addFiles(files) {
   }
 }
 
-async function uploadOne(entry) {
-  const { file, item, progress, state, remove } = entry;
+async function uploadOne(entry, password) {
+  const { file, item, state, remove } = entry;
+  if (!entry.progress.isConnected) {
+    entry.progress.value = 0;
+    state.before(entry.progress);
+  }
+  const progress = entry.progress;
   item.className = "file uploading";
   state.textContent = t.uploading;
+  state.className = "file-status";
+  state.removeAttribute("role");
   remove.hidden = true;
   const body = new FormData();
+  if (password) {
+    body.append("meta", JSON.stringify({ passwords: { [file.name]: password } }));
+  }
   body.append("attachments", file, file.name);
   try {
     const doc = await upload(
@@ -153,6 +169,10 @@ async function uploadOne(entry) {
       { fallback: t.uploadFailed },
     );
     progress.value = 100;
+    if (entry.unlock) {
+      entry.unlock.remove();
+      entry.unlock = null;
+    }
     const added = [...doc.attachments].reverse().find((a) => a.filename === file.name);
     item.className = "file done";
     state.textContent = t.uploaded;
@@ -174,7 +194,85 @@ async function uploadOne(entry) {
     state.setAttribute("role", "alert");
     remove.textContent = t.dismiss;
     remove.hidden = false;
+    if (error.code === "encrypted_pdf" || error.code === "wrong_password") {
+      askForPassword(entry, error.code === "wrong_password");
+    } else if (entry.unlock) {
+      // Refused for another reason after a password was given: the row goes, the focus stays near.
+      entry.unlock.remove();
+      entry.unlock = null;
+      remove.focus();
+    }
     return false;
+  }
+}
+
+// An encrypted PDF: a password field under the file, and a button that sends the file again
+// with it. The server opens it with the password and keeps a decrypted copy for the approvers.
+function askForPassword(entry, wrong) {
+  entry.item.classList.add("needs-password");
+  if (!entry.unlock) {
+    const id = `pw-${++passwordSerial}`;
+    entry.state.id = `${id}-state`;
+    const input = el("input", {
+      type: "password",
+      id,
+      autocomplete: "off",
+      "aria-describedby": `${id}-state ${id}-help`,
+    });
+    const button = el("button", { type: "button", class: "unlock", text: t.unlock });
+    const row = el(
+      "div",
+      { class: "password-row" },
+      el("label", { for: id, text: format(t.passwordFor, { name: entry.file.name }) }),
+      el("span", { class: "muted small", id: `${id}-help`, text: t.passwordHelp }),
+      el("span", { class: "password-inputs" }, input, button),
+    );
+    const send = () => {
+      if (!input.value) {
+        input.setAttribute("aria-invalid", "true");
+        input.focus();
+        return;
+      }
+      retryWithPassword(entry, input.value);
+    };
+    button.addEventListener("click", send);
+    input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter") {
+        event.preventDefault(); // not the draft form's submission
+        send();
+      }
+    });
+    entry.state.after(row);
+    entry.unlock = row;
+    entry.passwordInput = input;
+  }
+  const input = entry.passwordInput;
+  input.value = "";
+  if (wrong) {
+    input.setAttribute("aria-invalid", "true");
+  } else {
+    input.removeAttribute("aria-invalid");
+  }
+  entry.unlock.hidden = false;
+  // Only when the person is not busy in another field: their typing must not land here.
+  const busy = document.activeElement;
+  if (wrong || !busy || busy === document.body || !busy.matches("input, textarea, select")) {
+    input.focus();
+  }
+}
+
+async function retryWithPassword(entry, password) {
+  entry.unlock.hidden = true;
+  uploading += 1;
+  submitButton.disabled = true;
+  const ok = await uploadOne(entry, password);
+  uploading -= 1;
+  submitButton.disabled = uploading > 0 || !documentId;
+  if (ok) {
+    entry.item.classList.remove("needs-password");
+    announce(status, format(t.unlocked, { name: entry.file.name }), "ok");
+    entry.remove.focus();
+    previewRoute();
   }
 }
 
@@ -285,37 +383,126 @@ function personText(slot) {
   return text;
 }
 
+// --- route choice, added people, preview -----------------------------------------------------
+
+const pickerOptions = (kind) => ({
+  url: config.people,
+  strings: t.picker,
+  exclude: () => new Set([config.me, ...chosenPeople().approvers, ...chosenPeople().readers]),
+  onChange: previewRoute,
+  kind,
+});
+const pickers = {};
+for (const root of document.querySelectorAll("[data-picker]")) {
+  pickers[root.dataset.picker] = peoplePicker(root, pickerOptions(root.dataset.picker));
+}
+
+function chosenPeople() {
+  return {
+    approvers: pickers.approvers ? pickers.approvers.usernames() : [],
+    readers: pickers.readers ? pickers.readers.usernames() : [],
+  };
+}
+
+function submitOptions() {
+  const people = chosenPeople();
+  return {
+    route: routeSelect ? routeSelect.value : "",
+    add_approvers: people.approvers,
+    add_readers: people.readers,
+  };
+}
+
+function previewQuery() {
+  const options = submitOptions();
+  const query = new URLSearchParams();
+  if (options.route) {
+    query.append("route", options.route);
+  }
+  for (const name of options.add_approvers) {
+    query.append("add_approvers", name);
+  }
+  for (const name of options.add_readers) {
+    query.append("add_readers", name);
+  }
+  return query.toString();
+}
+
+function addedMark() {
+  return el("span", { class: "badge added", text: t.addedByYou });
+}
+
+function routeNote(plan) {
+  if (!plan.template_name) {
+    return "";
+  }
+  if (!plan.chosen) {
+    return format(t.routeByRules, { name: plan.template_name });
+  }
+  if (plan.rules_template && plan.rules_template !== plan.template) {
+    return format(t.routeChosenInstead, { name: plan.template_name, rules: plan.rules_template_name });
+  }
+  return format(t.routeChosen, { name: plan.template_name });
+}
+
 async function previewRoute() {
   const target = document.getElementById("route-preview");
   if (!documentId) {
     return;
   }
+  const ticket = ++previewTicket;
+  target.setAttribute("aria-busy", "true");
   try {
-    const plan = await api("GET", `${documentUrl()}/route-preview`);
+    const query = previewQuery();
+    const url = config.preview.replace("/0/", `/${documentId}/`) + (query ? `?${query}` : "");
+    const plan = await api("GET", url);
+    if (ticket !== previewTicket) {
+      return; // a newer preview is on its way
+    }
     const steps = el("ol", { class: "route-steps" });
     for (const stage of plan.stages) {
       steps.append(
         el(
           "li",
-          {},
+          { class: stage.added ? "added" : null },
           el("strong", { text: stage.name }),
           " ",
           el("span", { class: "muted", text: t.modes[stage.mode] || stage.mode }),
-          el("ul", {}, stage.slots.map((s) => el("li", { text: personText(s) }))),
+          stage.added ? [" ", addedMark()] : null,
+          el(
+            "ul",
+            {},
+            stage.slots.map((s) =>
+              el("li", {}, personText(s), s.added && !stage.added ? [" ", addedMark()] : null),
+            ),
+          ),
         ),
       );
     }
-    target.replaceChildren(
-      el("p", { class: "muted", text: plan.template_name ? format(t.routeName, { name: plan.template_name }) : "" }),
-      steps,
-    );
+    const auto = document.getElementById("route-auto");
+    if (auto && plan.rules_template_name) {
+      auto.textContent = format(t.autoRoute, { name: plan.rules_template_name });
+    }
+    target.replaceChildren(el("p", { class: "muted", text: routeNote(plan) }), steps);
   } catch (error) {
-    target.replaceChildren(el("p", { class: "error", text: error.message }));
+    if (ticket === previewTicket) {
+      target.replaceChildren(el("p", { class: "error", text: error.message }));
+    }
+  } finally {
+    if (ticket === previewTicket) {
+      target.removeAttribute("aria-busy");
+    }
   }
 }
 
 async function submitDocument() {
   if (!(await save())) {
+    return;
+  }
+  const locked = list.querySelector(".file.needs-password input[type=password]");
+  if (uploading === 0 && locked) {
+    announce(status, t.givePasswordsFirst, "error");
+    locked.focus();
     return;
   }
   if (uploading > 0 || list.querySelector(".file.failed")) {
@@ -333,7 +520,7 @@ async function submitDocument() {
   }
   announce(status, t.submitting);
   try {
-    await api("POST", `${documentUrl()}/submit`, {});
+    await api("POST", `${documentUrl()}/submit`, submitOptions());
     window.location.assign(config.workspace.replace("/0/", `/${documentId}/`));
   } catch (error) {
     announce(status, error.message, "error");
@@ -345,6 +532,9 @@ form.addEventListener("submit", (event) => {
   save();
 });
 submitButton.addEventListener("click", submitDocument);
+if (routeSelect) {
+  routeSelect.addEventListener("change", previewRoute);
+}
 field("doc_type").addEventListener("change", markTransactionFields);
 field("retention_years").addEventListener("change", () => {
   retentionTouched = true;
