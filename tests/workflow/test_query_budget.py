@@ -1,0 +1,85 @@
+"""The statements of one approval's own transaction, pinned so that they cannot creep back.
+
+Every statement in the action's transaction costs the approval ~0.5 ms of CPU (bench/workflow.py).
+An approval on the demo's 課長専決 route (suzuki → sato) is counted as the benchmark counts it: the
+first step opens the next person's task, the second decides and takes the document number. The
+test runs inside pytest-django's transaction, so the action's own transaction is a savepoint and
+its after-commit listeners (counted separately by the benchmark) do not run.
+
+If a change needs more statements, say why in the commit and raise the number here; if it needs
+fewer, lower it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from documents.models import Document, DocumentType
+from documents.services import create_document
+from org.models import User
+from workflow import services
+from workflow.models import Slot, SlotStatus
+
+pytestmark = pytest.mark.django_db
+
+# The process lock; the slot and route, locked; the slot closed and its history entry; viewflow's
+# open tasks; the route's stages and slots; the stage done, the route moved, the next stage active,
+# the absence check and the next slot opened; viewflow's task rows (one update, two inserts — the
+# split's children need its id for their token — and the links); the audit head locked, the entry,
+# the head moved.
+APPROVAL = 18
+# The same up to viewflow's rows, without opening a next stage, then: the process ended, the
+# number counter, the document, the decision's history entry, who takes part (the decided event's
+# listeners are told: workflow.hooks), and the audit (two entries in one statement).
+DECISION = 19
+
+
+@pytest.fixture(autouse=True)
+def _unsigned(settings: Any) -> None:
+    settings.SIGN_APPROVALS = False  # a seal is several statements of its own, tested elsewhere
+
+
+def _statements(name: str, document: Document) -> list[str]:
+    user = User.objects.get(username=name)
+    slot = Slot.objects.get(
+        stage__route__document=document, assignee=user, status=SlotStatus.OPEN
+    ).pk
+    with CaptureQueriesContext(connection) as captured:
+        services.approve(user, slot)
+    transaction_control = ("SAVEPOINT", "RELEASE SAVEPOINT", "BEGIN", "COMMIT")
+    return [
+        q["sql"] for q in captured.captured_queries if not q["sql"].startswith(transaction_control)
+    ]
+
+
+def _submitted() -> Document:
+    tanaka = User.objects.get(username="tanaka")
+    document = create_document(
+        tanaka,
+        {
+            "title": "通知文の発出について",
+            "doc_type": DocumentType.objects.get(code="notice"),
+            "amount": 100_000,
+            "retention_years": 1,
+        },
+    )
+    services.submit(tanaka, document.pk)
+    return document
+
+
+def test_an_approval_and_a_decision_take_a_fixed_number_of_statements(demo_org):
+    # The first decision of the year creates the department's number counter: not counted.
+    first = _submitted()
+    _statements("suzuki", first)
+    _statements("sato", first)
+    document = _submitted()
+    approval = _statements("suzuki", document)
+    decision = _statements("sato", document)
+    document.refresh_from_db()
+    assert document.number  # the second step decided
+    assert len(approval) == APPROVAL, "\n".join(approval)
+    assert len(decision) == DECISION, "\n".join(decision)
