@@ -239,9 +239,11 @@ def _produce(conn: Connection, user_ids: list[int], rate: int, seconds: int) -> 
 
 def _watch(conn: Connection, redis_url: str, expected: int) -> None:
     """A process that sees the pushes as Redis hands them out: a pattern subscription to every
-    user's group (channels-redis names them <prefix>__group__user.<id>), read raw, a timestamp
-    and a count per read. Once armed, it answers when `expected` messages have gone out, with
-    the times of the first and the last: from then on the work is the server's."""
+    user's group (channels-redis names them asgi__group__user.<id> with the default prefix;
+    Pub/Sub ignores the database number, so tests on the same Redis use prefixes of their own),
+    read raw, a timestamp and a count per read. Once armed, it answers when `expected` messages
+    have gone out, with the times of the first and the last: from then on the work is the
+    server's."""
     url = urlparse(redis_url)
     sock = socket.create_connection((url.hostname or "127.0.0.1", url.port or 6379))
 
@@ -251,7 +253,7 @@ def _watch(conn: Connection, redis_url: str, expected: int) -> None:
     if url.password:
         credentials = [(url.username or "default").encode(), url.password.encode()]
         sock.sendall(command(b"AUTH", *credentials))
-    sock.sendall(command(b"PSUBSCRIBE", b"*__group__user.*"))
+    sock.sendall(command(b"PSUBSCRIBE", b"asgi__group__user.*"))
     marker = b"$8\r\npmessage\r\n"
     tail, count, first, armed = b"", 0, 0.0, False
     while True:
