@@ -212,6 +212,10 @@ def _produce(conn: Connection, user_ids: list[int], rate: int, seconds: int) -> 
 
     from django.db import connection
 
+    # In a deployment notify() runs in a server process (an approval's request): load the ASGI
+    # application as Daphne does, with its process-wide settings (one cache client, the
+    # collector's thresholds), so the producer is such a process and not a bare script.
+    import config.asgi  # noqa: F401
     from notifications.services import notify
 
     rng = random.Random(11)
