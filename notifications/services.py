@@ -163,7 +163,9 @@ def _insert(rows: list[Notification]) -> None:
             ") WITH ORDINALITY AS u(r, t, d, k, j, n) ORDER BY n RETURNING id",
             [now, *columns],
         )
-        ids = [pk for (pk,) in cursor.fetchall()]
+        # Ids are drawn in the order the rows are produced (ORDER BY n); RETURNING's own order
+        # is not promised, hence sorted.
+        ids = sorted(pk for (pk,) in cursor.fetchall())
     for row, pk in zip(rows, ids, strict=True):
         row.pk, row.created = pk, now
         row._state.adding = False
