@@ -10,8 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
+from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpResponse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -75,7 +77,10 @@ def report_json(report: VerificationReport) -> dict[str, Any]:
 
 
 def verify_version(version: DocumentVersion) -> dict[str, Any]:
-    key = f"verification:{version.record_sha256}"
+    """The report of the version's record in the active language (its texts are translated),
+    cached per record hash and language."""
+    language = translation.get_language() or settings.LANGUAGE_CODE
+    key = f"verification:{language}:{version.record_sha256}"
     cached = cache.get(key)
     if cached is not None:
         return dict(cached)

@@ -23,6 +23,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from pyhanko.pdf_utils import generic, misc
 from pyhanko.pdf_utils.reader import HistoricalResolver, PdfFileReader, RawPdfPath
 from pyhanko.sign.diff_analysis import (
@@ -95,7 +97,7 @@ def _is_sig_widget(annot: generic.DictionaryObject) -> bool:
     if annot.get("/Subtype") != "/Widget":
         return False
     node: Any = annot
-    for _ in range(32):
+    for _depth in range(32):
         if node.get("/FT") == "/Sig":
             return True
         if "/Parent" not in node:
@@ -134,16 +136,16 @@ class PageAnnotationRule(QualifiedWhitelistRule):
     ) -> Iterable[tuple[ModificationLevel, ReferenceUpdate]]:
         old_pages = list(_pages(old))
         new_pages = list(_pages(new))
-        if [r for r, _ in old_pages] != [r for r, _ in new_pages]:
+        if [r for r, _p in old_pages] != [r for r, _p in new_pages]:
             raise SuspiciousModification(
                 f"page tree changed: {len(old_pages)} pages before, {len(new_pages)} after"
             )
         since = old.revision + 1
-        for number, ((page_ref, old_page), (_, new_page)) in enumerate(
+        for number, ((page_ref, old_page), (_ref, new_page)) in enumerate(
             zip(old_pages, new_pages, strict=True), start=1
         ):
             try:
-                old_annots, _ = _annots(old_page)
+                old_annots, _r = _annots(old_page)
             except SuspiciousModification as e:  # pragma: no cover - malformed old revision
                 raise misc.PdfReadError(str(e)) from e
             new_annots, new_annots_ref = _annots(new_page)
@@ -248,18 +250,28 @@ def _fields(resolver: HistoricalResolver) -> dict[str, Any]:
     return out
 
 
+def _list(items: Iterable[object]) -> str:
+    return pgettext("list separator", ", ").join(str(i) for i in items)
+
+
 def describe_changes(reader: PdfFileReader, since_revision: int) -> list[str]:
     """Plain descriptions of what each revision after ``since_revision`` changed (best effort,
-    for reports; the judgment itself is the policy's)."""
+    for reports; the judgment itself is the policy's), in the active language."""
     notes: list[str] = []
     total = reader.xrefs.total_revisions
     for rev in range(since_revision + 1, total):
         try:
             old = reader.get_historical_resolver(rev - 1)
             new = reader.get_historical_resolver(rev)
-            notes.extend(f"revision {rev}: {n}" for n in _diff_revisions(old, new))
+            notes.extend(
+                _("revision %(revision)s: %(change)s") % {"revision": rev, "change": n}
+                for n in _diff_revisions(old, new)
+            )
         except Exception as e:  # a description must never break a report
-            notes.append(f"revision {rev}: could not be compared ({e})")
+            notes.append(
+                _("revision %(revision)s: could not be compared (%(error)s)")
+                % {"revision": rev, "error": e}
+            )
     return notes
 
 
@@ -267,16 +279,16 @@ def _diff_revisions(old: HistoricalResolver, new: HistoricalResolver) -> list[st
     notes: list[str] = []
     old_pages = list(_pages(old))
     new_pages = list(_pages(new))
-    old_refs = [r for r, _ in old_pages]
-    new_refs = [r for r, _ in new_pages]
+    old_refs = [r for r, _p in old_pages]
+    new_refs = [r for r, _p in new_pages]
     added = [i + 1 for i, r in enumerate(new_refs) if r not in old_refs]
     removed = [i + 1 for i, r in enumerate(old_refs) if r not in new_refs]
     if added:
-        notes.append(f"page(s) added: {added}")
+        notes.append(_("page(s) added: %(pages)s") % {"pages": _list(added)})
     if removed:
-        notes.append(f"page(s) removed: {removed}")
+        notes.append(_("page(s) removed: %(pages)s") % {"pages": _list(removed)})
     if not added and not removed and old_refs != new_refs:
-        notes.append("pages reordered")
+        notes.append(_("pages reordered"))
     old_by_ref = dict(old_pages)
     for number, (ref, page) in enumerate(new_pages, start=1):
         before = old_by_ref.get(ref)
@@ -285,7 +297,7 @@ def _diff_revisions(old: HistoricalResolver, new: HistoricalResolver) -> list[st
         if _stream_bytes(before.raw_get("/Contents") if "/Contents" in before else None) != (
             _stream_bytes(page.raw_get("/Contents") if "/Contents" in page else None)
         ):
-            notes.append(f"content of page {number} changed")
+            notes.append(_("content of page %(page)s changed") % {"page": number})
         keys = {
             k
             for k in set(before.keys()) | set(page.keys())
@@ -293,36 +305,41 @@ def _diff_revisions(old: HistoricalResolver, new: HistoricalResolver) -> list[st
             and (k not in before or k not in page or before.raw_get(k) != page.raw_get(k))
         }
         if keys:
-            notes.append(f"page {number} entries changed: {sorted(keys)}")
-        old_a, _ = _annots(before) if "/Annots" in before else (set(), None)
+            notes.append(
+                _("page %(page)s entries changed: %(keys)s")
+                % {"page": number, "keys": _list(sorted(keys))}
+            )
+        old_a, _r = _annots(before) if "/Annots" in before else (set(), None)
         try:
-            new_a, _ = _annots(page)
+            new_a, _r = _annots(page)
         except SuspiciousModification:
             new_a = set()
         if old_a - new_a:
-            notes.append(f"annotations removed from page {number}")
+            notes.append(_("annotations removed from page %(page)s") % {"page": number})
         for a in new_a - old_a:
             annot = new(a)
-            subtype = annot.get("/Subtype")
+            where = {"subtype": annot.get("/Subtype"), "page": number}
             if any(k in annot for k in ACTION_KEYS):
-                notes.append(f"annotation {subtype} with an action added on page {number}")
-            elif subtype in MARKUP_SUBTYPES:
-                notes.append(f"markup annotation {subtype} added on page {number}")
+                notes.append(
+                    _("annotation %(subtype)s with an action added on page %(page)s") % where
+                )
+            elif where["subtype"] in MARKUP_SUBTYPES:
+                notes.append(_("markup annotation %(subtype)s added on page %(page)s") % where)
             elif not _is_sig_widget(annot):
-                notes.append(f"annotation {subtype} added on page {number}")
+                notes.append(_("annotation %(subtype)s added on page %(page)s") % where)
     old_fields, new_fields = _fields(old), _fields(new)
     for name, node in new_fields.items():
         if node.get("/FT") == "/Sig":
             if name not in old_fields:
-                notes.append(f"signature field {name} added")
+                notes.append(_("signature field %(name)s added") % {"name": name})
             continue
         if name not in old_fields:
-            notes.append(f"form field {name} added")
+            notes.append(_("form field %(name)s added") % {"name": name})
         elif old_fields[name].get("/V") != node.get("/V"):
-            notes.append(f"form field {name} value changed")
+            notes.append(_("form field %(name)s value changed") % {"name": name})
     for name in old_fields.keys() - new_fields.keys():
-        notes.append(f"form field {name} removed")
+        notes.append(_("form field %(name)s removed") % {"name": name})
     for key in ("/OpenAction", "/AA", "/Names"):
         if old.root.get(key) != new.root.get(key):
-            notes.append(f"document catalog {key} changed")
+            notes.append(_("document catalog %(key)s changed") % {"key": key})
     return notes

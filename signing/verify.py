@@ -1,6 +1,9 @@
 """Verification of signed records: every signature and document timestamp, trusted or not,
 intact or not, and what changed after it, judged by :mod:`signing.diffpolicy` (later markup
 annotations are reported as such; anything else names the change).
+
+The ``problem`` and ``changes`` texts are in the active language (gettext; Japanese unless the
+caller activated another), with exception details and PDF names as they are.
 """
 
 from __future__ import annotations
@@ -8,11 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import io
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from asn1crypto import x509 as asn1_x509
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.ades.report import AdESFailure, AdESIndeterminate
 from pyhanko.sign.diff_analysis import (
@@ -148,19 +153,23 @@ def verify_pdf(
         reader = PdfFileReader(io.BytesIO(data), strict=False)
         revisions = reader.xrefs.total_revisions
     except Exception as e:
-        return VerificationReport(False, problem=f"not a readable PDF: {e}")
+        return VerificationReport(False, problem=_("not a readable PDF: %(error)s") % {"error": e})
     if reader.encrypted:
         return VerificationReport(
-            False, problem="the PDF is encrypted; signed records must not be", revisions=revisions
+            False,
+            problem=_("the PDF is encrypted; signed records must not be"),
+            revisions=revisions,
         )
     try:
         sigs = list(reader.embedded_signatures)
     except Exception as e:
         return VerificationReport(
-            False, problem=f"cannot read the signature fields: {e}", revisions=revisions
+            False,
+            problem=_("cannot read the signature fields: %(error)s") % {"error": e},
+            revisions=revisions,
         )
     if not sigs:
-        return VerificationReport(False, problem="the PDF has no signature", revisions=revisions)
+        return VerificationReport(False, problem=_("the PDF has no signature"), revisions=revisions)
 
     store: KeyStore | None = None
     if validation_context is None:
@@ -170,7 +179,9 @@ def verify_pdf(
             extra_roots = extra_trust_roots()
         except Exception as e:
             return VerificationReport(
-                False, problem=f"trust configuration unusable: {e}", revisions=revisions
+                False,
+                problem=_("trust configuration unusable: %(error)s") % {"error": e},
+                revisions=revisions,
             )
 
         def context(foreign: bool, moment: dt.datetime | None = None) -> ValidationContext:
@@ -222,12 +233,25 @@ def verify_pdf(
         reports = run_sync(validate_all())
     except Exception as e:  # a context that cannot be built, say
         logger.warning("verification failed", exc_info=True)
-        return VerificationReport(False, problem=f"verification failed: {e}", revisions=revisions)
+        return VerificationReport(
+            False,
+            problem=_("verification failed: %(error)s") % {"error": e},
+            revisions=revisions,
+        )
     problem = None
     bad = [r for r in reports if not r.valid]
     if bad:
-        problem = "; ".join(f"{r.field_name}: {r.problem}" for r in bad)
+        problem = _problems(
+            pgettext("signature field: its problem", "%(field)s: %(problem)s")
+            % {"field": r.field_name, "problem": r.problem}
+            for r in bad
+        )
     return VerificationReport(not bad, reports, problem=problem, revisions=revisions)
+
+
+def _problems(items: Iterable[str]) -> str:
+    """Several problems in one line, in the active language."""
+    return pgettext("separator between problems", "; ").join(items)
 
 
 @dataclass(frozen=True)
@@ -343,7 +367,9 @@ async def _verify_one(
                 report.timestamp_valid = bool(ts.valid and ts.intact and ts.trusted)
     except Exception as e:
         logger.info("signature %s could not be validated", sig.field_name, exc_info=True)
-        report.problem = f"could not be validated: {type(e).__name__}: {e}"
+        report.problem = _("could not be validated: %(error)s") % {
+            "error": f"{type(e).__name__}: {e}"
+        }
         return report
 
     parts = _name_parts(status.signing_cert.subject)
@@ -358,32 +384,40 @@ async def _verify_one(
     level = status.modification_level
     report.modification_level = level.name if level is not None else None
     report.modification = _modification(level)
+    described: list[str] = []
     if report.modification == "other" or not report.intact:
-        report.changes = describe_changes(reader, sig.signed_revision)
+        described = describe_changes(reader, sig.signed_revision)
+        report.changes = list(described)
         diff = status.diff_result
         if isinstance(diff, SuspiciousModification):
-            report.changes.append(f"difference analysis: {str(diff).splitlines()[0]}")
+            # pyHanko's (or our policy's) own words: an exception detail, left as it is
+            report.changes.append(
+                _("difference analysis: %(detail)s") % {"detail": str(diff).splitlines()[0]}
+            )
 
     problems = []
     if not report.intact:
-        problems.append("the signed bytes were altered (digest or signature mismatch)")
+        problems.append(_("the signed bytes were altered (digest or signature mismatch)"))
     if status.coverage is not None and status.coverage < SignatureCoverageLevel.ENTIRE_REVISION:
-        problems.append("the signature does not cover its whole revision")
+        problems.append(_("the signature does not cover its whole revision"))
     if report.modification == "other":
-        detail = ", ".join(c for c in report.changes if "difference analysis" not in c)
-        problems.append(
-            "the document was changed after signing" + (f" ({detail})" if detail else "")
-        )
+        if described:
+            detail = pgettext("list separator", ", ").join(described)
+            problems.append(
+                _("the document was changed after signing (%(changes)s)") % {"changes": detail}
+            )
+        else:
+            problems.append(_("the document was changed after signing"))
     if report.revoked:
-        problems.append("the certificate is revoked")
+        problems.append(_("the certificate is revoked"))
     elif not report.trusted:
-        problems.append("the certificate does not chain to a trusted root")
+        problems.append(_("the certificate does not chain to a trusted root"))
     if not is_ts and report.timestamp is None:
-        problems.append("no signature timestamp")
+        problems.append(_("no signature timestamp"))
     elif report.timestamp_valid is False:
-        problems.append("the timestamp is not valid or not trusted")
+        problems.append(_("the timestamp is not valid or not trusted"))
     report.valid = not problems
-    report.problem = "; ".join(problems) or None
+    report.problem = _problems(problems) or None
     return report
 
 

@@ -12,7 +12,7 @@ import time
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from signing.keystore import KeyStore
 from signing.renewal import (
@@ -94,7 +94,8 @@ def test_renewal_keeps_the_chain_valid_after_the_old_tsa_expires(pki: KeyStore) 
 
     wait_until(expires + dt.timedelta(seconds=1.5))
     # the old TSA certificate has expired: without renewal the record no longer validates…
-    stale = verify_pdf(decided)
+    with translation.override("en"):
+        stale = verify_pdf(decided)
     assert not stale.valid
     assert "timestamp" in (stale.problem or "")
     with pytest.raises(RenewalFailed, match="too late"):

@@ -10,6 +10,7 @@ import time
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import translation
 
 from signing.cms import PositionSigner
 from signing.keystore import KeyStore
@@ -110,7 +111,8 @@ def test_signature_timestamped_after_revocation_is_revoked(pki: KeyStore) -> Non
         PositionSigner(loaded),
         timestamper=InternalTimeStamper(),
     ).sign_pdf(IncrementalPdfFileWriter(io.BytesIO(make_pdf(1))), output=out)
-    report = verify_pdf(out.getvalue())
+    with translation.override("en"):
+        report = verify_pdf(out.getvalue())
     sig = report.signatures[0]
     assert not report.valid and sig.revoked and not sig.trusted and not sig.validated_at_timestamp
     assert "revoked" in (sig.problem or "")

@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from django.utils import translation
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.validation import validate_pdf_signature
@@ -173,7 +174,8 @@ def test_annotations_after_signature_are_accepted_by_our_policy_only(
 
 def test_annotation_with_action_is_rejected(pki: KeyStore) -> None:
     first, _ = sign_twice(pki, make_pdf(1))
-    report = verify_pdf(add_markup(first, subtypes=("/Square",), action=True))
+    with translation.override("en"):
+        report = verify_pdf(add_markup(first, subtypes=("/Square",), action=True))
     assert not report.valid
     sig = report.signatures[0]
     assert sig.modification == "other"
@@ -209,7 +211,8 @@ def test_long_term_validation_and_document_timestamp(pki: KeyStore, tmp_path: Pa
 def test_revoked_certificate_is_not_trusted(pki: KeyStore) -> None:
     first, _ = sign_twice(pki, make_pdf(1))
     pki.ca.revoke(pki.ca.current_cert("somu-hosa").serial_number, "key_compromise")
-    report = verify_pdf(first)
+    with translation.override("en"):
+        report = verify_pdf(first)
     sig = report.signatures[0]
     assert sig.intact and not sig.trusted and not report.valid
     assert "revoked" in (sig.problem or "")

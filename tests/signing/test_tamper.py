@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+from django.utils import translation
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -39,7 +40,8 @@ def update(data: bytes, change) -> bytes:
 
 
 def assert_invalid(data: bytes, *words: str) -> None:
-    report = verify_pdf(data)
+    with translation.override("en"):  # the words are English
+        report = verify_pdf(data)
     assert not report.valid
     sig = report.signatures[0]
     assert sig.field_name == "stamp-1" and not sig.valid
@@ -127,7 +129,8 @@ def test_flipped_byte_inside_signed_range(pki: KeyStore) -> None:
     data = bytearray(signed(make_pdf(1)))
     start = data.index(b"stream", 100) + 20  # inside the first content stream (signed)
     data[start] ^= 0x01
-    report = verify_pdf(bytes(data))
+    with translation.override("en"):
+        report = verify_pdf(bytes(data))
     assert not report.valid
     sig = report.signatures[0]
     assert sig.field_name == "stamp-1" and not sig.intact
@@ -135,11 +138,12 @@ def test_flipped_byte_inside_signed_range(pki: KeyStore) -> None:
 
 
 def test_unsigned_encrypted_and_broken_pdfs() -> None:
-    report = verify_pdf(make_pdf(1))
-    assert not report.valid and report.problem == "the PDF has no signature"
+    with translation.override("en"):
+        report = verify_pdf(make_pdf(1))
+        assert not report.valid and report.problem == "the PDF has no signature"
 
-    report = verify_pdf((TESTDATA / "libreoffice-writer-password.pdf").read_bytes())
-    assert not report.valid and "encrypted" in (report.problem or "")
+        report = verify_pdf((TESTDATA / "libreoffice-writer-password.pdf").read_bytes())
+        assert not report.valid and "encrypted" in (report.problem or "")
 
     for garbage in (
         b"",

@@ -1,4 +1,5 @@
-"""``python manage.py verify_pdf FILE [--json]``: check the signatures of a signed record."""
+"""``python manage.py verify_pdf FILE [--json] [--language en]``: check the signatures of a signed
+record. The problems and changes are told in LANGUAGE_CODE (Japanese) unless asked otherwise."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import translation
 
 from signing.verify import verify_pdf
 
@@ -17,6 +20,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", type=Path)
         parser.add_argument("--json", action="store_true", help="print the report as JSON")
+        parser.add_argument(
+            "--language",
+            choices=[code for code, _name in settings.LANGUAGES],
+            default=settings.LANGUAGE_CODE,
+            help="the language of the problems and changes (default: %(default)s)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["file"]
@@ -24,7 +33,8 @@ class Command(BaseCommand):
             data = path.read_bytes()
         except OSError as e:
             raise CommandError(f"cannot read {path}: {e}") from e
-        report = verify_pdf(data)
+        with translation.override(options["language"]):
+            report = verify_pdf(data)
         if options["json"]:
             self.stdout.write(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
         else:
