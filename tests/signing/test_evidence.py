@@ -26,6 +26,8 @@ import pytest
 from asgiref.sync import async_to_sync
 from cryptography.hazmat.primitives import serialization
 from django.test import AsyncClient
+from django.utils import translation
+from django.utils.translation import gettext
 from pyhanko.keys import load_cert_from_pemder
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
@@ -493,3 +495,26 @@ def test_the_report_says_plainly_what_is_wrong(tmp_path: Path) -> None:
         "未定",
     ]:
         assert expected in text, expected
+
+
+def test_the_package_speaks_japanese_whoever_downloads_it(demo_org: None) -> None:
+    # Two downloads of the same record must say the same: the verification report is in the
+    # organisation's language, like the history, even for a reader who chose English.
+    document_id = draft_with_pdf(500_000)
+    english = client("tanaka")
+    english.cookies["django_language"] = "en"
+    response = english.get(
+        f"/api/v1/documents/{document_id}/evidence.zip", HTTP_ACCEPT_LANGUAGE="en"
+    )
+    archive = zipfile.ZipFile(io.BytesIO(body_of(response)))
+    report = json.loads(archive.read("verification.json"))
+    assert report["signatures"] == []
+    with translation.override("ja"):
+        assert (
+            report["problem"] == gettext("the PDF has no signature") != ("the PDF has no signature")
+        )
+    # … while the API answers the same reader in English.
+    verification = english.get(
+        f"/api/v1/documents/{document_id}/verification", HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert verification.json()["problem"] == "This record has not been signed yet."
