@@ -18,7 +18,6 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from asn1crypto import cms
 from django.db import connection, transaction
-from django.db.models import Field
 from django.utils import timezone
 
 from audit.context import client_of, current_request
@@ -29,6 +28,7 @@ from audit.models import (
     AuditHead,
     canonical_json,
 )
+from config.db import insert_rows
 
 logger = logging.getLogger(__name__)
 
@@ -73,38 +73,6 @@ def _head_statements() -> tuple[str, str]:
         f"SELECT {seq}, {digest} FROM {table} WHERE {pk} = %s{lock}",  # noqa: S608
         f"UPDATE {table} SET {seq} = %s, {digest} = %s WHERE {pk} = %s",  # noqa: S608
     )
-
-
-# The columns an append writes: all but the id, in the order of the hashed message.
-_COLUMNS = (
-    "seq",
-    "at",
-    "actor",
-    "on_behalf_of",
-    "action",
-    "document",
-    "document_version",
-    "ip",
-    "client",
-    "data",
-    "prev_hash",
-    "hash",
-)
-
-
-@cache
-def _insert_statement(rows: int) -> str:
-    """INSERT of `rows` entries, returning their ids."""
-    table, (pk, *columns) = _names(AuditEntry, "id", *_COLUMNS)
-    values = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * rows)
-    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values} RETURNING {pk}"  # noqa: S608
-
-
-@cache
-def _fields() -> list[Field[Any, Any]]:
-    """The model fields of _COLUMNS, which turn values into what the database is sent."""
-    fields = [AuditEntry._meta.get_field(name) for name in _COLUMNS]
-    return [f for f in fields if isinstance(f, Field) and f.concrete]
 
 
 def _names(model: Any, *fields: str) -> tuple[str, list[str]]:
@@ -162,28 +130,10 @@ def append(entries: list[AuditEntry]) -> list[AuditEntry]:
             seq += 1
             entry.seq, entry.at, entry.prev_hash = seq, timezone.now(), digest
             entry.hash = digest = hashlib.sha256(entry.message()).digest()
-        _insert(entries)
+        insert_rows(AuditEntry, entries)
         with connection.cursor() as cursor:
             cursor.execute(_head_statements()[1], [seq, digest, HEAD_ID])
     return entries
-
-
-def _insert(entries: list[AuditEntry]) -> None:
-    fields = _fields()
-    params = [
-        field.get_db_prep_save(getattr(entry, field.attname), connection)
-        for entry in entries
-        for field in fields
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(_insert_statement(len(entries)), params)
-        ids = sorted(row[0] for row in cursor.fetchall())
-    # The ids are drawn in the order of the VALUES (RETURNING's order is not promised, hence
-    # sorted). The entries are stored ones now, as if read back (what Model.from_db sets).
-    for entry, pk in zip(entries, ids, strict=True):
-        entry.pk = pk
-        entry._state.adding = False
-        entry._state.db = connection.alias
 
 
 def record(

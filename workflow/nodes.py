@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
-from django.db.models.constants import OnConflict
 from django.utils import timezone
 from viewflow import this
 from viewflow.workflow import Activation
@@ -31,6 +30,8 @@ from viewflow.workflow.nodes import SplitActivation
 from viewflow.workflow.signals import flow_finished, task_finished, task_started
 from viewflow.workflow.status import PROCESS, STATUS
 from viewflow.workflow.token import Token
+
+from config.db import insert_rows
 
 # (node, task data, seed object) for every task to create.
 Item = tuple[Any, dict[str, Any], Any]
@@ -303,7 +304,7 @@ class DirectRun:
                 child.token = next(tokens)
         self._insert([row for row in self.new if id(row) in children])
         through = self.task_class.previous.through
-        _insert_rows(
+        insert_rows(
             through,
             [through(from_task_id=task.pk, to_task_id=prev.pk) for task, prev in self.links],
             ignore_conflicts=True,
@@ -321,51 +322,10 @@ class DirectRun:
 
     def _insert(self, rows: list[Any]) -> None:
         if connection.features.can_return_rows_from_bulk_insert:
-            _insert_rows(self.task_class, rows)
+            insert_rows(self.task_class, rows)
         else:
             for row in rows:
                 row.save()
-
-
-def _insert_rows(model: Any, rows: list[Any], *, ignore_conflicts: bool = False) -> None:
-    """One INSERT of `rows` (new instances of `model`), as bulk_create writes them: each value
-    through its field (pre_save, get_db_prep_save). The ids come back into the rows, unless
-    conflicts are ignored (a skipped row has none).
-
-    Not bulk_create itself: every approval writes three such statements, and building them
-    through the ORM cost more CPU than the rest of the walk."""
-    if not rows:
-        return
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    on_conflict = OnConflict.IGNORE if ignore_conflicts else None
-    ops = connection.ops
-    quote = ops.quote_name
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    sql = " ".join(
-        part
-        for part in (
-            ops.insert_statement(on_conflict=on_conflict),
-            quote(model._meta.db_table),
-            f"({', '.join(quote(f.column) for f in fields)}) VALUES",
-            ", ".join([row] * len(rows)),
-            ops.on_conflict_suffix_sql(fields, on_conflict, None, None),
-        )
-        if part
-    )
-    if not ignore_conflicts:
-        sql += f" RETURNING {quote(model._meta.pk.column)}"
-    params = [f.get_db_prep_save(f.pre_save(r, True), connection) for r in rows for f in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        if ignore_conflicts:
-            return
-        ids = sorted(pk for (pk,) in cursor.fetchall())
-    # Ids are drawn in the order of the VALUES (RETURNING's order is not promised, hence
-    # sorted); the rows are stored ones now, as bulk_create leaves them.
-    for instance, pk in zip(rows, ids, strict=True):
-        instance.pk = pk
-        instance._state.adding = False
-        instance._state.db = connection.alias
 
 
 _JOIN_OPEN = (STATUS.NEW, STATUS.STARTED)
