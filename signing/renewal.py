@@ -184,10 +184,8 @@ def renew_pdf(
         if isinstance(inner, InternalTimeStamper)
         else validation_context(store, revocation_mode="soft-fail")
     )
-    size = write_document_timestamp(writer, recording, md, new_vc, out)
-    if recording.token is None:  # pragma: no cover
-        raise SigningFailed("no timestamp token was recorded")
-    new = _token_state("", recording.token["content"])
+    size, signed_data = write_document_timestamp(writer, recording, md, new_vc, out)
+    new = _token_state("", signed_data)
     return RenewedTimestamp(
         time=new.time,
         tsa=new.tsa,

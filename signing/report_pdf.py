@@ -18,7 +18,7 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from documents.record import jawrap
-from documents.record.cover import FONT_FAMILY, add_japanese_font
+from documents.record.cover import FONT_FAMILY, Sheet, add_japanese_font
 
 PAGE_W = 210.0
 MARGIN_X, MARGIN_TOP, MARGIN_BOTTOM = 15.0, 14.0, 16.0
@@ -58,17 +58,6 @@ CHANGES = {
         "(page content, pages, form values or actions).",
     ),
 }
-
-
-class _Report(FPDF):
-    footer_text = ""
-
-    def footer(self) -> None:
-        self.set_y(-11)
-        self.set_font(FONT_FAMILY, size=7.5)
-        self.set_text_color(90)
-        self.cell(0, 4, self.footer_text.replace("{page}", str(self.page_no())), align="R")
-        self.set_text_color(0)
 
 
 def local_time(value: str | None) -> str:
@@ -369,7 +358,7 @@ def render_report(
     generated: Mapping[str, Any],
 ) -> bytes:
     """The report as PDF bytes. `document` is the manifest's document, `report` the JSON one."""
-    pdf = _Report(unit="mm", format="A4")
+    pdf = Sheet(unit="mm", format="A4")
     pdf.set_creation_date(_EPOCH)
     pdf.set_title("電子署名検証報告書 / Signature verification report")
     pdf.set_margins(MARGIN_X, MARGIN_TOP, MARGIN_X)

@@ -331,10 +331,7 @@ def add_validation_data_and_doc_timestamp(
     except Exception as e:
         raise SigningFailed(f"cannot collect validation data: {e}") from e
     recording = RecordingTimeStamper(timestamper or get_timestamper())
-    size = write_document_timestamp(writer, recording, "sha256", vc, out)
-    if recording.token is None:  # pragma: no cover
-        raise SigningFailed("no timestamp token was recorded")
-    signed_data = recording.token["content"]
+    size, signed_data = write_document_timestamp(writer, recording, "sha256", vc, out)
     tsa = token_signer(signed_data)
     return DocumentTimestamp(
         size=size,
@@ -364,9 +361,9 @@ def write_document_timestamp(
     md_algorithm: str,
     vc: ValidationContext,
     out: BinaryIO,
-) -> int:
+) -> tuple[int, cms.SignedData]:
     """Append a document timestamp (the last step of B-LTA, and of each renewal); return the
-    bytes written."""
+    bytes written and the token's signed data (its time and TSA, for the revision row)."""
     start = out.tell() if out.seekable() else 0
     with timestamp_failures("document timestamp failed"):
         run_sync(
@@ -378,4 +375,6 @@ def write_document_timestamp(
                 output=out,
             )
         )
-    return out.seek(0, io.SEEK_END) - start
+    if recording.token is None:  # pragma: no cover - pyHanko asks the timestamper once
+        raise SigningFailed("no timestamp token was recorded")
+    return out.seek(0, io.SEEK_END) - start, recording.token["content"]

@@ -192,23 +192,12 @@ class FilesystemStore(ObjectStore):
         return info
 
     def open(self, key: str, *, verify: bool = False) -> ObjectReader:
-        path = self._path(key)
-        with _fs_errors():
-            info = self._info(key, path)
-            try:
-                raw = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by the reader
-            except FileNotFoundError:
-                raise ObjectNotFound(key) from None
+        raw, info = self._open_raw(key)
         return ObjectReader(raw, info, on_close=raw.close, verify=verify, errors=_fs_errors)
 
     def open_range(self, key: str, start: int, length: int) -> ObjectReader:
-        path = self._path(key)
+        raw, info = self._open_raw(key)
         with _fs_errors():
-            info = self._info(key, path)
-            try:
-                raw = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by the reader
-            except FileNotFoundError:
-                raise ObjectNotFound(key) from None
             raw.seek(start)
         return ObjectReader(
             Limited(raw, length),
@@ -216,6 +205,17 @@ class FilesystemStore(ObjectStore):
             on_close=raw.close,
             errors=_fs_errors,
         )
+
+    def _open_raw(self, key: str) -> tuple[Any, ObjectInfo]:
+        """The object's file, unbuffered (the reader closes it), and what is known of it."""
+        path = self._path(key)
+        with _fs_errors():
+            info = self._info(key, path)
+            try:
+                raw = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by the reader
+            except FileNotFoundError:
+                raise ObjectNotFound(key) from None
+        return raw, info
 
     def stat(self, key: str) -> ObjectInfo:
         path = self._path(key)

@@ -189,7 +189,10 @@ class Cover:
     attachments_page: int  # the cover page (1-based) where the attachment list starts
 
 
-class _Sheet(FPDF):
+class Sheet(FPDF):
+    """An A4 sheet with a grey footer line on every page ({page}: its number); the signature
+    report (signing.report_pdf) uses it too."""
+
     footer_text = ""
 
     def footer(self) -> None:
@@ -217,8 +220,8 @@ def render_cover(info: CoverInfo, attachments: Sequence[ListedAttachment]) -> Co
 
 def _layout(
     info: CoverInfo, attachments: Sequence[ListedAttachment], labels: dict[str, str], pages: int
-) -> tuple[_Sheet, list[StampRect], int]:
-    pdf = _Sheet(unit="mm", format="A4")
+) -> tuple[Sheet, list[StampRect], int]:
+    pdf = Sheet(unit="mm", format="A4")
     pdf.set_creation_date(_EPOCH)
     pdf.set_margins(MARGIN_X, MARGIN_TOP, MARGIN_X)
     pdf.set_auto_page_break(True, MARGIN_BOTTOM)
