@@ -9,10 +9,9 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from documents.models import DocumentType
-from documents.services import create_document
 from notifications.models import Notification
 from org.models import User
+from tests.workflow.test_query_budget import submitted_notice
 from workflow import hooks, services
 from workflow.hooks import WorkflowEvent
 from workflow.models import Slot, SlotStatus
@@ -61,17 +60,8 @@ def test_rolled_back_transaction_tells_nobody(batches) -> None:
 
 
 def test_an_approval_notifies_in_a_few_queries_after_commit(demo_org) -> None:
-    tanaka, suzuki = User.objects.get(username="tanaka"), User.objects.get(username="suzuki")
-    document = create_document(
-        tanaka,
-        {
-            "title": "通知文の発出について",
-            "doc_type": DocumentType.objects.get(code="notice"),
-            "amount": 100_000,
-            "retention_years": 1,
-        },
-    )
-    services.submit(tanaka, document.pk)
+    suzuki = User.objects.get(username="suzuki")
+    document = submitted_notice()
     slot = Slot.objects.get(
         stage__route__document=document, assignee=suzuki, status=SlotStatus.OPEN
     )

@@ -56,7 +56,8 @@ def _statements(name: str, document: Document) -> list[str]:
     ]
 
 
-def _submitted() -> Document:
+def submitted_notice() -> Document:
+    """A notice for ¥100,000 by tanaka, submitted on the 課長専決 route (suzuki → sato)."""
     tanaka = User.objects.get(username="tanaka")
     document = create_document(
         tanaka,
@@ -73,10 +74,10 @@ def _submitted() -> Document:
 
 def test_an_approval_and_a_decision_take_a_fixed_number_of_statements(demo_org):
     # The first decision of the year creates the department's number counter: not counted.
-    first = _submitted()
+    first = submitted_notice()
     _statements("suzuki", first)
     _statements("sato", first)
-    document = _submitted()
+    document = submitted_notice()
     approval = _statements("suzuki", document)
     decision = _statements("sato", document)
     document.refresh_from_db()
