@@ -14,12 +14,12 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.errors import ApiError
+from api.pagination import Pages
 from audit.models import AuditEntry
 from documents.access import visible_documents
 from documents.models import Document, Secrecy
@@ -79,10 +79,9 @@ AUDIT_PAGE_SCHEMA = inline_serializer(
 )
 
 
-class AuditPagination(CursorPagination):
+class AuditPagination(Pages):
     ordering = ("seq",)
     page_size = 100
-    page_size_query_param = "page_size"
     max_page_size = 500
 
 

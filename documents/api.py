@@ -12,13 +12,13 @@ from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.errors import ApiError
+from api.pagination import Pages
 from audit import describe
 from audit import services as audit
 from documents import downloads, services
@@ -66,11 +66,8 @@ def _uploads(request: Request) -> list[Any]:
     return [from_request_file(f) for f in request.FILES.getlist("attachments")]
 
 
-class DocumentPagination(CursorPagination):
+class DocumentPagination(Pages):
     ordering = ("-created_at", "-id")
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
 
 
 class DocumentListView(APIView):

@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.errors import ApiError
+from api.pagination import Pages
 from documents.access import visibility
 from documents.models import Document, Secrecy, Status
 from org.auth import user_of
@@ -80,11 +81,8 @@ def _iso(value: Any) -> str | None:
 # --- expired records ------------------------------------------------------------------------------
 
 
-class ExpiredPagination(CursorPagination):
+class ExpiredPagination(Pages):
     ordering = ("retention_end", "document_id")
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
 
 
 class ExpiredRecordSerializer(serializers.Serializer):
@@ -159,11 +157,8 @@ class DisposalCreateSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
 
 
-class DisposalPagination(CursorPagination):
+class DisposalPagination(Pages):
     ordering = ("-created_at", "-id")
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
 
 
 class DisposalRecordSerializer(serializers.Serializer):
@@ -256,11 +251,8 @@ class DisposalListView(APIView):
 # --- tombstones -----------------------------------------------------------------------------------
 
 
-class TombstonePagination(CursorPagination):
+class TombstonePagination(Pages):
     ordering = ("-created_at", "-id")
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
 
 
 class TombstoneObjectSerializer(serializers.Serializer):
