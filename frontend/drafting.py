@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from api.errors import ApiError
 from documents.models import Document
 from workflow import services
-from workflow.api import SubmitSerializer, person
+from workflow.api import SubmitSerializer, plan_data
 from workflow.models import RouteTemplate
 from workflow.resolution import PlannedRoute, select_template
 
@@ -68,31 +68,12 @@ def _rules_template(document: Document) -> RouteTemplate | None:
 
 
 def _plan_json(planned: PlannedRoute, rules: RouteTemplate | None, chosen: str) -> dict[str, Any]:
+    """The API's preview, with the drafter's choice and what the rules would have chosen."""
     return {
-        "template": planned.template.code if planned.template else None,
-        "template_name": planned.template.name if planned.template else None,
+        **plan_data(planned),
         "chosen": chosen,
         "rules_template": rules.code if rules else None,
         "rules_template_name": rules.name if rules else None,
-        "stages": [
-            {
-                "name": stage.name,
-                "mode": stage.mode,
-                "role": stage.role,
-                "added": bool(stage.slots) and all(s.added_by_drafter for s in stage.slots),
-                "slots": [
-                    {
-                        "assignee": person(slot.user),
-                        "on_behalf_of": person(slot.on_behalf_of),
-                        "position": slot.position_name,
-                        "department": slot.department_name,
-                        "added": slot.added_by_drafter,
-                    }
-                    for slot in stage.slots
-                ],
-            }
-            for stage in planned.stages
-        ],
     }
 
 

@@ -116,12 +116,15 @@ def plan_data(planned: PlannedRoute) -> dict[str, Any]:
                 "name": s.name,
                 "mode": s.mode,
                 "role": s.role,
+                # A stage or person the drafter added to the rules' route.
+                "added": bool(s.slots) and all(x.added_by_drafter for x in s.slots),
                 "slots": [
                     {
                         "assignee": person(x.user),
                         "on_behalf_of": person(x.on_behalf_of),
                         "position": x.position_name,
                         "department": x.department_name,
+                        "added": x.added_by_drafter,
                     }
                     for x in s.slots
                 ],
