@@ -59,15 +59,11 @@ def can_edit(user: User, document: Document) -> bool:
     return user.is_active and document.drafter_id == user.pk and document.is_editable
 
 
-def readers_among(document: Document, user_ids: Iterable[int]) -> set[int]:
-    """Which of `user_ids` may read `document` now: `can_view` for many people at once."""
-    return readers_of([document], user_ids)[document.pk]
-
-
 def readers_of(documents: Iterable[Document], user_ids: Iterable[int]) -> dict[int, set[int]]:
-    """`readers_among` for several documents: three queries whatever their number (a notice to a
-    thousand people, or the events of one approval, must not cost a query each). Mirrors
-    `visibility`; tests/documents/test_readers.py checks it against `can_view` for everyone."""
+    """Which of `user_ids` may read each of `documents` now: `can_view` for many people and
+    documents in three queries whatever their number (a notice to a thousand people, or the
+    events of one approval, must not cost a query each). Mirrors `visibility`;
+    tests/documents/test_readers.py checks it against `can_view` for everyone."""
     documents = list(documents)
     ids = set(user_ids)
     result: dict[int, set[int]] = {document.pk: set() for document in documents}

@@ -1,5 +1,5 @@
-"""readers_among / readers_of (many people and documents at once, for notifications) agree with
-can_view everywhere."""
+"""readers_of (many people and documents at once, for notifications) agrees with can_view
+everywhere, for each document alone and for all of them together."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ import itertools
 
 import pytest
 
-from documents.access import can_view, readers_among, readers_of
+from documents.access import can_view, readers_of
 from documents.models import Document, DocumentAccess, DocumentType, Secrecy, Status
 from org.models import User
 
 pytestmark = pytest.mark.django_db
 
 
-def test_readers_among_is_can_view_for_everyone(demo_org) -> None:
+def test_readers_of_is_can_view_for_everyone(demo_org) -> None:
     tanaka = User.objects.get(username="tanaka")
     ito = User.objects.get(username="ito")
     User.objects.filter(username="yamamoto").update(is_active=False)
@@ -43,5 +43,5 @@ def test_readers_among_is_can_view_for_everyone(demo_org) -> None:
     together = readers_of(documents, everyone)
     for document in documents:
         expected = {u.pk for u in users if can_view(u, document)}
-        assert readers_among(document, everyone) == expected, document.title
+        assert readers_of([document], everyone)[document.pk] == expected, document.title
         assert together[document.pk] == expected, document.title
