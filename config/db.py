@@ -1,8 +1,8 @@
 """Database helpers shared by the apps.
 
 `insert_rows` writes new model instances as `bulk_create` would, without building the statement
-through the ORM, which on the approval's hot path (viewflow's task rows and links, the audit
-entries) cost more CPU than the statement itself. A notice to many people has a faster insert of
+through the ORM, which on the approval's hot path (the history and audit entries) cost more CPU
+than the statement itself. A notice to many people has a faster insert of
 its own (notifications.services._insert: its rows as arrays, with their JSON as text).
 """
 

@@ -66,8 +66,6 @@ INSTALLED_APPS = [
     "knox",
     "drf_spectacular",
     "channels",
-    "viewflow",
-    "viewflow.workflow",
     "org",
     "api",
     "storage",

@@ -26,7 +26,7 @@ from documents.models import Document
 from notifications import loop, presence
 from notifications.models import Notification, NotificationPreference
 from org.models import User
-from workflow.hooks import WorkflowEvent
+from workflow.events import WorkflowEvent
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ class Notice:
 def on_workflow_events(events: Sequence[WorkflowEvent]) -> None:
     """The workflow.hooks listener: the events of one committed action, written together."""
     notify_many(
-        [Notice(e.type, e.user_ids, e.document_id, e.slot_id, e.data) for e in events],
+        [Notice(e.type, e.user_ids, e.document_id, e.slot_id, e.payload()) for e in events],
     )
 
 

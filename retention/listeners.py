@@ -10,7 +10,7 @@ import logging
 from collections.abc import Sequence
 
 from documents.models import Document, Status
-from workflow.hooks import WorkflowEvent
+from workflow.events import DocumentDecided, WorkflowEvent
 
 from . import execution, locking
 from .models import DisposalRequest
@@ -20,7 +20,7 @@ logger = logging.getLogger(__name__)
 
 def on_workflow_events(events: Sequence[WorkflowEvent]) -> None:
     for event in events:
-        if event.type == "document.decided":
+        if isinstance(event, DocumentDecided):
             _on_decided(event.document_id)
 
 

@@ -1,1 +1,2 @@
-"""Route templates and the approval runtime on viewflow (issue 4)."""
+"""Approval routes: templates and rules as data, and the route engine (workflow.progression)
+on the states of workflow.states (viewflow.fsm)."""

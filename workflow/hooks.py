@@ -1,32 +1,34 @@
 """What happens after an approval action commits: notifications, signatures, mail.
 
 The services call these explicitly (no Django signals); each queues its work with
-transaction.on_commit, so a rolled-back action tells nobody anything. Listeners — the notification
-and signing modules — subscribe with `listen()`; each event is a small typed record.
+transaction.on_commit, so a rolled-back action tells nobody anything. Listeners — notifications and
+retention — subscribe with `listen()`; each event is an object of its own class (workflow.events).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import replace
 
 from django.db import transaction
 
-from documents.models import Document
-from workflow.models import Annotation, Slot
+from documents.models import Document, DocumentAccess
+from workflow.events import (
+    CommentAdded,
+    DocumentDecided,
+    DocumentRejected,
+    DocumentSentBack,
+    DocumentWithdrawn,
+    PostReviewAssigned,
+    TaskAssigned,
+    TaskCancelled,
+    TaskCompleted,
+    WorkflowEvent,
+)
+from workflow.models import Annotation, Slot, SlotKind
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class WorkflowEvent:
-    type: str  # task.assigned, task.cancelled, document.sent_back, document.decided, …
-    document_id: int
-    slot_id: int | None = None
-    user_ids: tuple[int, ...] = ()  # who should hear of it
-    data: dict[str, Any] = field(default_factory=dict)
 
 
 # A listener gets the events of one committed transaction together, in the order they happened:
@@ -48,9 +50,10 @@ class _Batch:
         self.events: list[WorkflowEvent] = []
 
     def __call__(self) -> None:
+        events = _with_participants(self.events)
         for listener in list(_listeners):
             try:
-                listener(self.events)
+                listener(events)
             except Exception:
                 # The action has committed; a failing listener must not hide that from the user.
                 logger.exception(
@@ -73,75 +76,86 @@ def _emit(event: WorkflowEvent) -> None:
     transaction.on_commit(batch)
 
 
+def _with_participants(events: Sequence[WorkflowEvent]) -> list[WorkflowEvent]:
+    """Events said to everyone on their document (`to_participants`) get, besides the drafter
+    they name, everyone who has access to the document: one query for the whole batch."""
+    documents = {e.document_id for e in events if e.to_participants}
+    if not documents:
+        return list(events)
+    people: dict[int, set[int]] = {pk: set() for pk in documents}
+    for document_id, user_id in DocumentAccess.objects.filter(
+        document_id__in=documents
+    ).values_list("document_id", "user_id"):
+        people[document_id].add(user_id)
+    return [
+        replace(e, user_ids=tuple(sorted({*e.user_ids, *people[e.document_id]})))
+        if e.to_participants
+        else e
+        for e in events
+    ]
+
+
 def _participants(document: Document) -> tuple[int, ...]:
     ids = {document.drafter_id, *document.accesses.values_list("user_id", flat=True)}
     return tuple(sorted(ids))
 
 
 def task_assigned(slot: Slot) -> None:
-    kind = "post_review.assigned" if slot.kind == "post_review" else "task.assigned"
+    event = PostReviewAssigned if slot.kind == SlotKind.POST_REVIEW else TaskAssigned
     _emit(
-        WorkflowEvent(
-            kind,
-            slot.stage.route.document_id,
-            slot.pk,
-            (slot.assignee_id,),
-            {"kind": slot.kind, "stage": slot.stage.name},
+        event(
+            document_id=slot.stage.route.document_id,
+            slot_id=slot.pk,
+            user_ids=(slot.assignee_id,),
+            kind=slot.kind,
+            stage=slot.stage.name,
         )
     )
 
 
 def task_cancelled(slot: Slot) -> None:
     _emit(
-        WorkflowEvent("task.cancelled", slot.stage.route.document_id, slot.pk, (slot.assignee_id,))
+        TaskCancelled(
+            document_id=slot.stage.route.document_id,
+            slot_id=slot.pk,
+            user_ids=(slot.assignee_id,),
+        )
     )
 
 
 def slot_approved(slot: Slot) -> None:
     _emit(
-        WorkflowEvent(
-            "task.completed",
-            slot.stage.route.document_id,
-            slot.pk,
-            (slot.stage.route.document.drafter_id,),
-            {"kind": slot.kind, "status": slot.status},
+        TaskCompleted(
+            document_id=slot.stage.route.document_id,
+            slot_id=slot.pk,
+            user_ids=(slot.stage.route.document.drafter_id,),
+            kind=slot.kind,
+            status=slot.status,
         )
     )
 
 
 def document_sent_back(document: Document, reason: str) -> None:
-    _emit(
-        WorkflowEvent(
-            "document.sent_back", document.pk, None, _participants(document), {"reason": reason}
-        )
-    )
+    _emit(DocumentSentBack(document_id=document.pk, user_ids=(document.drafter_id,), reason=reason))
 
 
 def document_decided(document: Document) -> None:
     _emit(
-        WorkflowEvent(
-            "document.decided",
-            document.pk,
-            None,
-            _participants(document),
-            {"number": document.number},
+        DocumentDecided(
+            document_id=document.pk,
+            user_ids=(document.drafter_id,),
+            number=document.number or "",
         )
     )
 
 
 def document_rejected(document: Document, reason: str) -> None:
-    _emit(
-        WorkflowEvent(
-            "document.rejected", document.pk, None, _participants(document), {"reason": reason}
-        )
-    )
+    _emit(DocumentRejected(document_id=document.pk, user_ids=(document.drafter_id,), reason=reason))
 
 
 def document_withdrawn(document: Document, reason: str) -> None:
     _emit(
-        WorkflowEvent(
-            "document.withdrawn", document.pk, None, _participants(document), {"reason": reason}
-        )
+        DocumentWithdrawn(document_id=document.pk, user_ids=(document.drafter_id,), reason=reason)
     )
 
 
@@ -150,11 +164,12 @@ def comment_added(annotation: Annotation) -> None:
     document = annotation.document
     others = tuple(pk for pk in _participants(document) if pk != annotation.author_id)
     _emit(
-        WorkflowEvent(
-            "comment.added",
-            document.pk,
-            annotation.slot_id,
-            others,
-            {"annotation": annotation.pk, "kind": annotation.kind, "page": annotation.page},
+        CommentAdded(
+            document_id=document.pk,
+            slot_id=annotation.slot_id,
+            user_ids=others,
+            annotation_id=annotation.pk,
+            kind=annotation.kind,
+            page=annotation.page,
         )
     )

@@ -1,103 +1,88 @@
-"""select_for_update_lock that works inside an outer transaction, without savepoints.
+"""Every row lock a workflow action takes, taken here, in one order (Saleor's lock_objects.py).
 
-viewflow's SelectForUpdateLock probes the process row with FOR UPDATE NOWAIT and catches the error
-inside its own atomic block; when that block is a savepoint (our services always run in a
-transaction), the savepoint is not rolled back and PostgreSQL refuses the retry with "current
-transaction is aborted". A probe in a savepoint of its own would fix that, at the price of three
-more round trips on every action. Here the probe is FOR UPDATE SKIP LOCKED: a row someone else
-holds is simply not returned, no error is raised, and the transaction stays healthy for the retry.
-The lock is held until the outer transaction ends. Same attempts and back-off as viewflow's.
+The order, and why:
 
-An approval action names a slot, not a process: `take_for_slot` finds the slot's process and takes
-its lock in one statement, instead of reading the process id first.
+1. **The route** (`FOR NO KEY UPDATE`), with **its document** in the same statement. The route
+   row serialises everything that happens to one approval: every action that changes a route's
+   stages or slots (approve, send back, reject, withdraw, resubmit, skip a stage, a mark on an
+   open task) locks it first, so two people acting on one document at the same instant take
+   turns, and the second sees what the first did (a double click or the second approver of an
+   any-of stage finds the task closed: 409). The slots are then read in a statement of their own,
+   after the lock, so they are never a stale snapshot. The document comes with the route because
+   actions change both; locking it in the same statement returns its current row after a wait.
+   A draft's first submission has no route yet and locks the document alone
+   (`documents.services.lock_document`), which takes the same place in the order.
+2. **The department's number counter** (`workflow.numbering.next_number`, UPDATE … RETURNING), at
+   a decision only, late in the action: `progression.action()` numbers the decisions after the
+   route has moved (the decider's seal then shows the number).
+3. **The audit trail's head** (`audit.services.append`), last of all, just before the commit
+   (`progression.action()`).
+
+Every action on any document contends for the audit head, and the decisions of one department
+for their counter; a lock is held until the commit, so those two come last and are held only
+for the action's final statements. Nothing ever takes an earlier lock in this list after a later
+one, so these locks cannot deadlock with each other.
+
+`NO KEY UPDATE` rather than `UPDATE`: other transactions may still insert rows that refer to the
+route or the document (notifications, audit entries, annotations) while an action runs.
 """
 
 from __future__ import annotations
 
-import random
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from functools import cache
-from typing import Any
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+from rest_framework import status
 
-from django.db import connection, transaction
-from django.db.transaction import TransactionManagementError
-from viewflow.workflow.exceptions import FlowLockFailed
-from viewflow.workflow.lock import SelectForUpdateLock
+from documents.models import Document
+from documents.services import lock_document
+from workflow.models import Route
 
-from workflow.models import Route, RouteStage, Slot
+# Not needed to act, and possibly long: not read with the locked rows.
+_LARGE_DOCUMENT_FIELDS = ("document__body", "document__search_text")
 
 
-class SkipLockedSelectForUpdateLock(SelectForUpdateLock):
-    @contextmanager
-    def __call__(self, flow_class: Any, process_pk: Any) -> Iterator[None]:
-        # savepoint=False: a transaction of its own when called outside one, else nothing extra.
-        with transaction.atomic(savepoint=False):
-            self._retry(flow_class, lambda: self._take(flow_class, process_pk))
-            yield
+class NotFound(Exception):
+    """No such route, task or document (the services answer 404)."""
 
-    def take_for_slot(self, flow_class: Any, slot_id: int) -> None:
-        """Take the lock of the process the slot's route runs on, inside the caller's transaction
-        (held until it ends). FlowLockFailed if it stays busy; Slot.DoesNotExist if no such slot.
-        """
-        if not connection.in_atomic_block:
-            raise TransactionManagementError("take_for_slot needs a transaction")
-        self._retry(flow_class, lambda: self._take_for_slot(flow_class, slot_id))
-
-    def _retry(self, flow_class: Any, take: Any) -> None:
-        for attempt in range(self.attempts):
-            if take():
-                return
-            if attempt == self.attempts - 1:
-                raise FlowLockFailed(f"Lock failed for {flow_class}")
-            time.sleep((((attempt + 1) * random.random()) + 2**attempt) / 10)  # noqa: S311
-
-    def _take(self, flow_class: Any, process_pk: Any) -> bool:
-        rows = flow_class.process_class._default_manager.filter(pk=process_pk).order_by()
-        if list(rows.select_for_update(skip_locked=True).values_list("pk", flat=True)):
-            return True
-        # Not returned: held by someone else, or no such row (viewflow lets that pass).
-        return not rows.exists()
-
-    def _take_for_slot(self, flow_class: Any, slot_id: int) -> bool:
-        # A plain statement: it starts every approval, and the ORM's version of the subquery cost
-        # more CPU to build than to run.
-        with connection.cursor() as cursor:
-            cursor.execute(_process_of_slot(flow_class.process_class), [slot_id])
-            if cursor.fetchone() is not None:
-                return True
-        # Not returned: no such slot, a route without a process or a lost process row (both let
-        # pass, as viewflow does), or held by someone else.
-        process_id = Slot.objects.values_list("stage__route__process_id", flat=True).get(pk=slot_id)
-        rows = flow_class.process_class._default_manager.filter(pk=process_id)
-        return process_id is None or not rows.exists()
+    status_code = status.HTTP_404_NOT_FOUND
 
 
-@cache
-def _process_of_slot(process_class: Any) -> str:
-    """SELECT … FOR UPDATE SKIP LOCKED of the process row the slot's route runs on."""
-    quote = connection.ops.quote_name
-
-    def names(model: Any, *fields: str) -> list[str]:
-        meta = model._meta
-        return [quote(meta.db_table), *(quote(meta.get_field(f).column) for f in fields)]
-
-    process, process_pk = names(process_class, "id")
-    slot, slot_pk, slot_stage = names(Slot, "id", "stage")
-    stage, stage_pk, stage_route = names(RouteStage, "id", "route")
-    route, route_pk, route_process = names(Route, "id", "process")
-    lock = (
-        " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
-    )
-    # Only quoted names from the models go into the text; the slot id is bound.
+def _locked() -> QuerySet[Route]:
     return (
-        f"SELECT {process_pk} FROM {process} WHERE {process_pk} = ("  # noqa: S608
-        f"SELECT r.{route_process} FROM {slot} s"
-        f" JOIN {stage} st ON st.{stage_pk} = s.{slot_stage}"
-        f" JOIN {route} r ON r.{route_pk} = st.{stage_route}"
-        f" WHERE s.{slot_pk} = %s){lock}"
+        Route.objects.select_for_update(of=("self", "document"), no_key=True)
+        .select_related("document__department")
+        .defer(*_LARGE_DOCUMENT_FIELDS)
+        .order_by()
     )
 
 
-select_for_update_lock = SkipLockedSelectForUpdateLock()
+def _one(routes: QuerySet[Route]) -> Route | None:
+    found = list(routes[:1])
+    return found[0] if found else None
+
+
+def route_of_slot(slot_id: int) -> Route:
+    """Lock the route of the slot (a task) and its document; NotFound if there is none."""
+    route = _one(_locked().filter(stages__slots__id=slot_id))
+    if route is None:
+        raise NotFound(_("No such task."))
+    return route
+
+
+def route(route_id: int) -> Route:
+    """Lock a route and its document; NotFound if there is none."""
+    found = _one(_locked().filter(pk=route_id))
+    if found is None:
+        raise NotFound(_("No such route."))
+    return found
+
+
+def running_route_of(document_id: int, statuses: tuple[str, ...]) -> Route | None:
+    """Lock the document's route that is in one of `statuses` (at most one runs at a time)."""
+    # A unique constraint allows one route in progress; one sent back waits for its drafter.
+    return _one(_locked().filter(document_id=document_id, status__in=statuses))
+
+
+def document(document_id: int) -> Document:
+    """Lock a document that has no running route (a draft, a withdrawn one)."""
+    return lock_document(document_id)

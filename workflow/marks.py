@@ -22,8 +22,9 @@ from api.errors import ApiError
 from documents.models import Document, DocumentVersion
 from documents.records import ensure_record
 from org.models import User
-from workflow import hooks
-from workflow.models import Annotation, AnnotationKind, RouteStatus, Slot, SlotKind, SlotStatus
+from workflow import hooks, locks
+from workflow.models import Annotation, AnnotationKind, Slot, SlotStatus
+from workflow.states import task_actions
 
 MAX_RECTS = 200
 MAX_STROKES = 100
@@ -128,25 +129,21 @@ def parse(data: Any) -> MarkInput:
 
 
 def _open_task(user: User, document: Document) -> Slot:
-    slot = (
+    """The user's task on the document on which they may mark the record now (workflow.states:
+    whoever may approve a task may mark)."""
+    slots = (
         Slot.objects.select_related("stage__route")
-        .filter(
-            stage__route__document=document,
-            stage__route__status=RouteStatus.IN_PROGRESS,
-            assignee=user,
-            status=SlotStatus.OPEN,
-        )
-        .exclude(kind=SlotKind.REVISE)
+        .filter(stage__route__document=document, assignee=user, status=SlotStatus.OPEN)
         .order_by("-id")
-        .first()
     )
-    if slot is None:
-        raise AnnotationError(
-            "no_open_task",
-            _("You can mark up this record only while you have a task on it."),
-            status.HTTP_403_FORBIDDEN,
-        )
-    return slot
+    for slot in slots:
+        if "annotate" in task_actions(user, slot):
+            return slot
+    raise AnnotationError(
+        "no_open_task",
+        _("You can mark up this record only while you have a task on it."),
+        status.HTTP_403_FORBIDDEN,
+    )
 
 
 def _record_version(slot: Slot) -> DocumentVersion:
@@ -158,9 +155,11 @@ def _record_version(slot: Slot) -> DocumentVersion:
 def create(user: User, document: Document, data: Any) -> Annotation:
     mark = parse(data)
     with transaction.atomic():
+        # The route's lock, as every action takes it (workflow.locks): an approval sealing this
+        # task's marks runs wholly before or after this, and the per-task limit stays exact under
+        # double submits. The task is looked up again after the lock.
+        locks.route_of_slot(_open_task(user, document).pk)
         slot = _open_task(user, document)
-        # One row lock per task keeps the per-task limit exact under double submits.
-        Slot.objects.select_for_update(of=("self",)).filter(pk=slot.pk).first()
         version = _record_version(slot)
         if version.record_pages is not None and mark.page > version.record_pages:
             raise _invalid(

@@ -4,7 +4,9 @@ Templates (RouteTemplate → StageTemplate → ApproverRule) and the rules that 
 (RouteSelectionRule, the 専決規程) are edited in the admin. At submission a template is resolved
 into rows (Route → RouteStage → Slot) with real people in them, deputies applied; those rows drive
 the run, so later edits of a template or of the organisation never change a running approval.
-Wagtail's WorkflowState/TaskState is the model for Route/Slot.
+Wagtail's WorkflowState/TaskState is the model for Route/Slot: plain state rows, no engine beside
+them. Their states and transitions are declared in workflow.states (viewflow.fsm); how a route moves
+is workflow.progression.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
-from viewflow.workflow.models import Process
 
 
 class StageMode(models.TextChoices):
@@ -178,13 +179,6 @@ class RouteSelectionRule(models.Model):
         return self.name
 
 
-class ApprovalProcess(Process):
-    """The viewflow process that runs one Route (workflow.flows.ApprovalFlow)."""
-
-    class Meta:
-        proxy = True
-
-
 # --- The resolved route of one submission ---------------------------------------------------------
 
 
@@ -207,15 +201,6 @@ class Route(models.Model):
         max_length=16, choices=RouteStatus.choices, default=RouteStatus.IN_PROGRESS
     )
     current_stage = models.PositiveSmallIntegerField(default=0)
-    # Set by a send-back until the flow has moved the route: "drafter" or a stage index.
-    send_back_to = models.CharField(max_length=16, blank=True)
-    process = models.OneToOneField(
-        "workflow.ApprovalProcess",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="route",
-    )
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -285,6 +270,11 @@ class SlotKind(models.TextChoices):
     POST_REVIEW = "post_review", _("Post-review")
 
 
+# The kinds of slot a stage waits for. Circulation (供覧) and post-review (後閲) never block the
+# route, and the drafter's revision is not part of any stage's result. The one place this is said.
+BLOCKING_KINDS: tuple[str, ...] = (SlotKind.APPROVE, SlotKind.CONSULT)
+
+
 class SlotStatus(models.TextChoices):
     WAITING = "waiting", _("Waiting")
     OPEN = "open", _("Open")
@@ -328,6 +318,11 @@ class Slot(models.Model):
 
     def __str__(self) -> str:
         return f"slot {self.pk} ({self.kind}, {self.assignee_id}, {self.status})"
+
+    @property
+    def blocking(self) -> bool:
+        """Whether the stage waits for this slot (see BLOCKING_KINDS)."""
+        return self.kind in BLOCKING_KINDS
 
 
 class ActionKind(models.TextChoices):

@@ -1,16 +1,23 @@
-"""How a route moves from stage to stage. Called by the flow's nodes (workflow.flows), under the
-process lock and inside the transaction of the action that moved it.
+"""How a route moves: the only runtime of an approval.
 
-Every action runs its body inside `action()`, which writes two things last, just before the
-commit: a decision's document number (a row lock on the department's counter) and the audit
-entries (a row lock on the audit trail's single head row). Those are the only rows that actions on
-different documents contend for, and a row lock is held until the commit, so taking them last keeps
-approvals of different documents from waiting on each other's work.
+A route's state is its rows (Route → RouteStage → Slot); the states and transitions of each row are
+declared in workflow.states. The services (workflow.services) lock the route (workflow.locks),
+check who may do what (workflow.states), close the acting person's slot and call `proceed()`, which
+works out the stage's result (all-of, any-of, quorum, a rejection, a send-back) and moves the route
+on: the next person of a sequential stage, the next stage (circulation stages on the way are opened
+and never block), back to an earlier stage or to the drafter, or the decision.
+
+Every action runs its body inside `action()`, which writes three things last, just before the
+commit: the action's history entries (one INSERT), a decision's document number (a row lock on the
+department's counter) and the audit entries (a row lock on the audit trail's single head row).
+The counter and the head are the only rows that actions on different documents contend for, and a
+row lock is held until the commit, so taking them last keeps approvals of different documents
+from waiting on each other's work (see workflow.locks for the whole order).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -19,15 +26,16 @@ from typing import Any
 from django.utils import timezone
 
 from audit import services as audit
-from documents.models import AccessReason, DocumentAccess, Status
+from config.db import insert_rows
+from documents.models import AccessReason, DocumentAccess
 from org.models import User
 from workflow import hooks
 from workflow.models import (
+    BLOCKING_KINDS,
     ActionKind,
     HistoryEntry,
     Route,
     RouteStage,
-    RouteStatus,
     Slot,
     SlotKind,
     SlotStatus,
@@ -36,15 +44,19 @@ from workflow.models import (
 )
 from workflow.numbering import next_number
 from workflow.resolution import PlannedSlot, apply_deputy
+from workflow.states import DocumentFlow, SlotFlow, StageFlow
 
 APPROVED, REJECTED, SENT_BACK, SKIPPED = "approved", "rejected", "sent_back", "skipped"
-BLOCKING_KINDS = (SlotKind.APPROVE, SlotKind.CONSULT)
+
+
+# --- The end of every action ----------------------------------------------------------------------
 
 
 @dataclass
 class _Deferred:
-    audit: list[dict[str, Any]] = field(default_factory=list)
-    decisions: list[tuple[Route, User | None]] = field(default_factory=list)
+    # Audit records in the order the action produced them, each with its history entry if any.
+    audit: list[tuple[dict[str, Any], HistoryEntry | None]] = field(default_factory=list)
+    decisions: list[tuple[RouteRows, User | None]] = field(default_factory=list)
 
 
 _deferred: ContextVar[_Deferred | None] = ContextVar("workflow_deferred", default=None)
@@ -62,10 +74,22 @@ def action() -> Iterator[None]:
     try:
         yield
         number_decisions()
+        _write_history(state)
         # One append for all of them: the audit head is locked and moved once.
-        audit.append([audit.prepare(**entry) for entry in state.audit])
+        audit.append([audit.prepare(**record) for record, _entry in state.audit])
     finally:
         _deferred.reset(token)
+
+
+def _write_history(state: _Deferred) -> None:
+    entries = [entry for _record, entry in state.audit if entry is not None]
+    if not entries:
+        return
+    # One INSERT; its ids come back (RETURNING) for the audit records, which name them.
+    insert_rows(HistoryEntry, entries)
+    for record, entry in state.audit:
+        if entry is not None:
+            record["data"]["history"] = entry.pk
 
 
 def history(
@@ -78,7 +102,9 @@ def history(
     on_behalf_of: User | None = None,
     **details: object,
 ) -> None:
-    entry = HistoryEntry.objects.create(
+    """Who did what: a HistoryEntry and the same action in the tamper-evident audit trail, both
+    in the action's transaction (at its end inside an action(), at once outside one)."""
+    entry = HistoryEntry(
         document=route.document,
         document_version=route.document_version,
         action=action,
@@ -89,8 +115,6 @@ def history(
         comment=comment,
         details=details,
     )
-    # The same action in the tamper-evident audit trail, in the same transaction (at its end
-    # inside an action()).
     record: dict[str, Any] = {
         "action": f"workflow.{action}",
         "actor": actor,
@@ -98,14 +122,20 @@ def history(
         "document": route.document_id,
         "version": route.document_version,
         "data": {
-            "history": entry.pk,
+            "history": None,
             "slot": slot.pk if slot else None,
             "stage": entry.stage_name,
             "comment": comment,
             **details,
         },
     }
-    audit_at_end(record)
+    deferred = _deferred.get()
+    if deferred is None:
+        entry.save()
+        record["data"]["history"] = entry.pk
+        audit.record(**record)
+    else:
+        deferred.audit.append((record, entry))
 
 
 def audit_at_end(record: dict[str, Any]) -> None:
@@ -115,12 +145,155 @@ def audit_at_end(record: dict[str, Any]) -> None:
     if deferred is None:
         audit.record(**record)
     else:
-        deferred.audit.append(record)
+        deferred.audit.append((record, None))
+
+
+# --- A route's rows, read once per action -------------------------------------------------------
+
+
+@dataclass
+class RouteRows:
+    """A route's stages and their slots (every round, by order), read in one query under the
+    route's lock. Everything an action changes, it changes on these instances, and new slots join
+    them (`add`), so they stay the truth until the commit."""
+
+    route: Route
+    stages: dict[int, RouteStage]  # by index, in order
+    slots: dict[int, list[Slot]]  # by stage index
+
+    @classmethod
+    def read(cls, route: Route) -> RouteRows:
+        stages: dict[int, RouteStage] = {}
+        slots: dict[int, list[Slot]] = {}
+        for slot in (
+            Slot.objects.filter(stage__route=route)
+            .select_related("stage", "assignee", "on_behalf_of")
+            .order_by("stage__index", "order", "id")
+        ):
+            # One instance per stage, with the locked route, so what a change does to it every
+            # slot sees. Every stage has slots (resolution refuses an empty one).
+            stage = stages.setdefault(slot.stage.index, slot.stage)
+            stage.route = route
+            slot.stage = stage
+            slots.setdefault(stage.index, []).append(slot)
+        return cls(route, stages, slots)
+
+    def current(self) -> tuple[RouteStage, list[Slot]]:
+        index = self.route.current_stage
+        return self.stages[index], self.slots[index]
+
+    def slot(self, slot_id: int) -> Slot | None:
+        for slots in self.slots.values():
+            for slot in slots:
+                if slot.pk == slot_id:
+                    return slot
+        return None
+
+    def add(self, slots: list[Slot]) -> None:
+        for slot in slots:
+            slot.stage.route = self.route
+            self.slots[slot.stage.index].append(slot)
+
+    def create(self, slots: list[Slot]) -> list[Slot]:
+        """New slot rows of this route, written in one INSERT."""
+        created = Slot.objects.bulk_create(slots)
+        self.add(created)
+        return created
+
+
+# --- Moving the route -----------------------------------------------------------------------------
+
+
+def start(rows: RouteRows) -> None:
+    """A submitted route: open its first stages."""
+    advance(rows)
+
+
+def proceed(
+    rows: RouteRows, actor: User | None = None, send_back_to: str | int = "drafter"
+) -> None:
+    """After a slot of the current stage was closed: settle the stage if it has its result and
+    move the route on, back or to its end; else open the next person of a sequential stage.
+    `send_back_to`: where a send-back goes ("drafter" or an earlier stage's index)."""
+    stage, slots = rows.current()
+    result = outcome(stage, slots)
+    if result is None:
+        if not any(s.status == SlotStatus.OPEN for s in _this_round(stage, slots)):
+            open_stage(rows)  # a sequential stage: the next person's turn
+        return
+    _close_leftovers(stage, result, slots)
+    if result in (APPROVED, SKIPPED):
+        if stage.status != StageStatus.SKIPPED:
+            StageFlow(stage).complete()
+            stage.save(update_fields=["status"])
+        advance(rows, actor)
+    elif result == REJECTED:
+        cancel_open_tasks(rows)
+        end(rows, DocumentFlow(rows.route.document, rows.route).reject)
+    else:
+        _sent_back(rows, stage, send_back_to)
+
+
+def _this_round(stage: RouteStage, slots: list[Slot]) -> list[Slot]:
+    return [s for s in slots if s.kind in BLOCKING_KINDS and s.round == stage.round]
+
+
+def outcome(stage: RouteStage, slots: list[Slot]) -> str | None:
+    """The stage's result from its slots of this round; None while it is undecided."""
+    if stage.status == StageStatus.SKIPPED:
+        return SKIPPED
+    current = _this_round(stage, slots)
+    statuses = [s.status for s in current]
+    if SlotStatus.REJECTED in statuses:
+        return REJECTED
+    if SlotStatus.SENT_BACK in statuses:
+        return SENT_BACK
+    live = [s for s in current if s.status not in (SlotStatus.CANCELLED, SlotStatus.SKIPPED)]
+    done = sum(1 for s in live if s.status == SlotStatus.APPROVED)
+    if live and done >= stage.required(len(live)):
+        return APPROVED
+    return None
+
+
+def advance(rows: RouteRows, actor: User | None = None) -> None:
+    """Open circulation stages on the way (they never block); stop at the next blocking stage and
+    open it; decide when there is none."""
+    route = rows.route
+    for stage in [s for s in rows.stages.values() if s.status == StageStatus.PENDING]:
+        if stage.mode == StageMode.CIRCULATION:
+            for slot in rows.slots[stage.index]:
+                if slot.status == SlotStatus.WAITING:
+                    open_slot(slot)
+            StageFlow(stage).complete()
+            stage.save(update_fields=["status"])
+            continue
+        if route.current_stage != stage.index:
+            route.current_stage = stage.index
+            route.save(update_fields=["current_stage"])
+        open_stage(rows)
+        return
+    decide(rows, actor)
+
+
+def open_stage(rows: RouteRows) -> list[Slot]:
+    """Open the current stage's waiting slots: all of them, or the next one when sequential."""
+    stage, slots = rows.current()
+    if stage.status == StageStatus.PENDING:
+        StageFlow(stage).activate()
+        stage.save(update_fields=["status"])
+    waiting = [s for s in slots if s.status == SlotStatus.WAITING and s.kind in BLOCKING_KINDS]
+    if not waiting:
+        raise RuntimeError(f"stage {stage} of route {rows.route.pk} has nobody left to open")
+    if stage.mode == StageMode.SEQUENTIAL:
+        waiting = waiting[:1]
+    for slot in waiting:
+        open_slot(slot)
+    return waiting
 
 
 def open_slot(slot: Slot) -> None:
     """Open a slot; 代決 is decided now, so an absence that began after submission counts."""
-    if slot.kind in BLOCKING_KINDS and slot.on_behalf_of_id is None:
+    if slot.blocking and slot.on_behalf_of_id is None:
         planned = apply_deputy(PlannedSlot(slot.assignee))
         if planned.on_behalf_of is not None:
             slot.on_behalf_of = planned.on_behalf_of
@@ -130,211 +303,39 @@ def open_slot(slot: Slot) -> None:
                 user=planned.user,
                 reason=AccessReason.DEPUTY,
             )
-    slot.status = SlotStatus.OPEN
-    slot.opened_at = timezone.now()
+    SlotFlow(slot).open()
     slot.save(update_fields=["status", "opened_at", "assignee", "on_behalf_of"])
     hooks.task_assigned(slot)
 
 
-@dataclass
-class RouteRows:
-    """A route's stages and their slots (by order, every round), read in one query for one run
-    of the flow: the join, settle and the split would each read them again otherwise.
-
-    The run changes them on these instances only. Whatever changes slots by other means
-    (reset_stages, finish) marks them `stale`, and the next reader reads them afresh. Every stage
-    has slots (resolution refuses an empty one), so the slots name every stage."""
-
-    stages: dict[int, RouteStage]  # by index, in order
-    slots: dict[int, list[Slot]]  # by stage index
-    stale: bool = False
-
-    @classmethod
-    def read(cls, route: Route) -> RouteRows:
-        stages: dict[int, RouteStage] = {}
-        slots: dict[int, list[Slot]] = {}
-        for slot in (
-            Slot.objects.filter(stage__route=route)
-            .select_related("stage", "assignee")
-            .order_by("stage__index", "order", "id")
-        ):
-            # One instance per stage, with the locked route, so what settle changes in it every
-            # slot sees.
-            stage = stages.setdefault(slot.stage.index, slot.stage)
-            stage.route = route
-            slot.stage = stage
-            slots.setdefault(stage.index, []).append(slot)
-        return cls(stages, slots)
-
-
-def slots_to_open(route: Route, rows: RouteRows | None = None) -> list[Slot]:
-    """The split's fan-out: the current stage's next slots (one at a time when sequential).
-    `rows`: the route's stages and slots, if already read."""
-    if rows is None:
-        waiting = list(
-            Slot.objects.filter(
-                stage__route=route,
-                stage__index=route.current_stage,
-                status=SlotStatus.WAITING,
-                kind__in=BLOCKING_KINDS,
-            )
-            .select_related("stage", "assignee")
-            .order_by("order", "id")
-        )
-        RouteStage.objects.filter(route=route, index=route.current_stage).update(
-            status=StageStatus.ACTIVE
-        )
-    else:
-        stage, slots = current_stage(route, rows)
-        waiting = [s for s in slots if s.status == SlotStatus.WAITING and s.kind in BLOCKING_KINDS]
-        stage.status = StageStatus.ACTIVE
-        stage.save(update_fields=["status"])
-    if waiting and waiting[0].stage.mode == StageMode.SEQUENTIAL:
-        waiting = waiting[:1]
-    for slot in waiting:
-        slot.stage.route = route
-        slot.stage.status = StageStatus.ACTIVE
-        open_slot(slot)
-    return waiting
-
-
-def current_stage(route: Route, rows: RouteRows | None = None) -> tuple[RouteStage, list[Slot]]:
-    """The route's current stage and all its slots (every round), in one query (none if `rows`,
-    the route's stages and slots, are given)."""
-    if rows is not None:
-        return rows.stages[route.current_stage], rows.slots[route.current_stage]
-    slots = list(
-        Slot.objects.filter(stage__route=route, stage__index=route.current_stage)
-        .select_related("stage")
-        .order_by("order", "id")
-    )
-    stage = slots[0].stage if slots else route.stages.get(index=route.current_stage)
-    stage.route = route
-    for slot in slots:
-        slot.stage = stage  # one instance, so what settle changes in it every slot sees
-    return stage, slots
-
-
-def outcome(stage: RouteStage, slots: list[Slot] | None = None) -> str | None:
-    """None while the stage is undecided. `slots`: the stage's slots, if already loaded."""
-    if stage.status == StageStatus.SKIPPED:
-        return SKIPPED
-    if slots is None:
-        slots = list(stage.slots.all())
-    slots = [s for s in slots if s.kind in BLOCKING_KINDS and s.round == stage.round]
-    statuses = [s.status for s in slots]
-    if SlotStatus.REJECTED in statuses:
-        return REJECTED
-    if SlotStatus.SENT_BACK in statuses:
-        return SENT_BACK
-    live = [s for s in slots if s.status not in (SlotStatus.CANCELLED, SlotStatus.SKIPPED)]
-    done = sum(1 for s in live if s.status == SlotStatus.APPROVED)
-    if live and done >= stage.required(len(live)):
-        return APPROVED
-    return None
-
-
 def _close_leftovers(stage: RouteStage, result: str, slots: list[Slot]) -> None:
-    for slot in slots:
+    """The stage has its result: whoever has not acted is no longer asked."""
+    for slot in _this_round(stage, slots):
         if slot.status not in (SlotStatus.OPEN, SlotStatus.WAITING):
             continue
-        if slot.kind not in BLOCKING_KINDS:
-            continue
-        slot.stage = stage
         was_open = slot.status == SlotStatus.OPEN
-        slot.status = SlotStatus.CANCELLED if was_open or result != APPROVED else SlotStatus.SKIPPED
+        flow = SlotFlow(slot)
+        if was_open or result != APPROVED:
+            flow.cancel()
+        else:
+            flow.skip()  # an any-of or quorum stage decided before this person's turn
         slot.save(update_fields=["status"])
         if was_open:
             hooks.task_cancelled(slot)
 
 
-def settle(
-    route: Route,
-    stage: RouteStage | None = None,
-    slots: list[Slot] | None = None,
-    actor: User | None = None,
-    rows: RouteRows | None = None,
-) -> None:
-    """After the join: close the stage and move the route on, back, or to its end.
-
-    `route` is the locked, current row; `stage` and `slots` its current stage, if already loaded;
-    `actor` whoever acted, if known (else the decision is recorded for the last one who did);
-    `rows` the route's stages and slots, if read for the run (stale afterwards unless it moved on).
-    """
-    if stage is None or slots is None:
-        stage, slots = current_stage(route, rows)
-    result = outcome(stage, slots)
-    if result is None:
-        return  # a sequential stage with people still to go: the switch loops to the split
-    _close_leftovers(stage, result, slots)
-    if result in (APPROVED, SKIPPED):
-        if stage.status != StageStatus.SKIPPED:
-            stage.status = StageStatus.DONE
-            stage.save(update_fields=["status"])
-        advance(route, actor, rows)
-        return
-    if rows is not None:
-        rows.stale = True  # finish() and reset_stages() change slots in bulk, and add some
-    if result == REJECTED:
-        finish(route, RouteStatus.REJECTED, Status.REJECTED)
-    else:
-        _sent_back(route, stage)
-
-
-def advance(route: Route, actor: User | None = None, rows: RouteRows | None = None) -> None:
-    """Open circulation stages on the way (they never block); stop at the next blocking stage.
-    `rows`: the route's stages and slots, if already read."""
-    pending: Iterable[RouteStage]
-    if rows is None:
-        pending = route.stages.filter(status=StageStatus.PENDING).order_by("index")
-    else:
-        pending = [s for s in rows.stages.values() if s.status == StageStatus.PENDING]
-    for stage in pending:
-        if stage.mode == StageMode.CIRCULATION:
-            waiting: Iterable[Slot]
-            if rows is None:
-                waiting = stage.slots.filter(status=SlotStatus.WAITING).select_related(
-                    "stage__route", "assignee"
-                )
-            else:
-                waiting = [s for s in rows.slots[stage.index] if s.status == SlotStatus.WAITING]
-            for slot in waiting:
-                open_slot(slot)
-            stage.status = StageStatus.DONE
-            stage.save(update_fields=["status"])
-            continue
-        route.current_stage = stage.index
-        route.save(update_fields=["current_stage"])
-        return
-    decide(route, actor)
-
-
-def _last_actor(route: Route) -> User:
-    slot = (
-        Slot.objects.filter(stage__route=route, acted_by__isnull=False)
-        .select_related("acted_by")
-        .order_by("-acted_at", "-id")
-        .first()
-    )
-    return slot.acted_by if slot and slot.acted_by else route.document.drafter
-
-
-def decide(route: Route, actor: User | None = None) -> None:
-    """決裁: the number and the decision date are fixed in the deciding transaction.
-
-    The route ends now; the document's number, its row and the decision's history entry are
-    written by number_decisions(), at the end of the action (or now, outside one)."""
-    now = timezone.now()
-    route.document.decided_at = now
-    route.document.status = Status.DECIDED
-    route.status = RouteStatus.DECIDED
-    route.finished_at = now
+def decide(rows: RouteRows, actor: User | None = None) -> None:
+    """決裁: the route ends and the decision date is fixed now; the document's number, its row
+    and the decision's history entry are written by number_decisions(), at the end of the action
+    (or now, outside one)."""
+    route = rows.route
+    DocumentFlow(route.document, route).decide()
     route.save(update_fields=["status", "finished_at"])
     deferred = _deferred.get()
     if deferred is None:
-        _number(route, actor)
+        _number(rows, actor)
     else:
-        deferred.decisions.append((route, actor))
+        deferred.decisions.append((rows, actor))
 
 
 def number_decisions() -> None:
@@ -345,10 +346,12 @@ def number_decisions() -> None:
         _number(*deferred.decisions.pop(0))
 
 
-def _number(route: Route, actor: User | None) -> None:
+def _number(rows: RouteRows, actor: User | None) -> None:
+    route = rows.route
     document = route.document
-    decided_at = document.decided_at or timezone.now()
-    number = next_number(document.department, timezone.localdate(decided_at))
+    number = next_number(
+        document.department, timezone.localdate(document.decided_at or timezone.now())
+    )
     document.number, document.fiscal_year, document.serial = (
         number.text,
         number.fiscal_year,
@@ -357,76 +360,101 @@ def _number(route: Route, actor: User | None) -> None:
     document.save(
         update_fields=["number", "fiscal_year", "serial", "decided_at", "status", "updated_at"]
     )
-    history(route, ActionKind.DECIDE, actor or _last_actor(route), number=number.text)
+    history(route, ActionKind.DECIDE, actor or _last_actor(rows), number=number.text)
     hooks.document_decided(document)
 
 
-def finish(route: Route, route_status: str, document_status: str) -> None:
-    for slot in Slot.objects.filter(stage__route=route, status=SlotStatus.OPEN).exclude(
-        kind=SlotKind.POST_REVIEW
-    ):
-        slot.status = SlotStatus.CANCELLED
-        slot.save(update_fields=["status"])
-        hooks.task_cancelled(slot)
-    Slot.objects.filter(stage__route=route, status=SlotStatus.WAITING).update(
-        status=SlotStatus.CANCELLED
-    )
-    route.status = route_status
-    route.finished_at = timezone.now()
-    route.save(update_fields=["status", "finished_at"])
-    document = route.document
-    document.status = document_status
-    document.save(update_fields=["status", "updated_at"])
+def _last_actor(rows: RouteRows) -> User:
+    acted = [s for slots in rows.slots.values() for s in slots if s.acted_by is not None]
+    if not acted:
+        return rows.route.document.drafter
+    last = max(acted, key=lambda s: (s.acted_at, s.pk))
+    return last.acted_by or rows.route.document.drafter
 
 
-def reset_stages(route: Route, from_index: int) -> None:
-    """Stages from `from_index` on run again: a new round, with a fresh slot for everyone."""
-    for stage in route.stages.filter(index__gte=from_index).exclude(mode=StageMode.CIRCULATION):
-        slots = list(stage.slots.filter(kind__in=BLOCKING_KINDS, round=stage.round))
+def cancel_open_tasks(rows: RouteRows) -> None:
+    """The route ends without a decision (rejected, withdrawn): open tasks are cancelled (a
+    post-review stays: the deputy's decision it reviews stands), waiting ones with them."""
+    waiting: list[Slot] = []
+    for slot in [s for slots in rows.slots.values() for s in slots]:
+        if slot.status == SlotStatus.OPEN and slot.kind != SlotKind.POST_REVIEW:
+            SlotFlow(slot).cancel()
+            slot.save(update_fields=["status"])
+            hooks.task_cancelled(slot)
+        elif slot.status == SlotStatus.WAITING:
+            SlotFlow(slot).cancel()
+            waiting.append(slot)
+    if waiting:
+        Slot.objects.filter(pk__in=[s.pk for s in waiting]).update(status=SlotStatus.CANCELLED)
+
+
+def end(rows: RouteRows, transition: Callable[[], None]) -> None:
+    """Take the document's ending `transition` (a DocumentFlow method, which ends the route
+    too) and save both."""
+    transition()
+    rows.route.save(update_fields=["status", "finished_at"])
+    rows.route.document.save(update_fields=["status", "updated_at"])
+
+
+def rerun_from(rows: RouteRows, from_index: int) -> None:
+    """Stages from `from_index` on run again: a new round, with a fresh slot for everyone the
+    route named (a deputy is chosen again when the slot reopens). Stages not reached yet keep
+    their slots, which are still fresh."""
+    new: list[Slot] = []
+    for stage in rows.stages.values():
+        if stage.index < from_index or stage.mode == StageMode.CIRCULATION:
+            continue
+        slots = _this_round(stage, rows.slots[stage.index])
         if all(s.status == SlotStatus.WAITING for s in slots):
-            continue  # not reached yet: its slots are still fresh
+            continue
         for slot in slots:
             if slot.status in (SlotStatus.OPEN, SlotStatus.WAITING):
-                slot.status = SlotStatus.CANCELLED
+                SlotFlow(slot).cancel()
                 slot.save(update_fields=["status"])
-        stage.round += 1
-        stage.status = StageStatus.PENDING
+        StageFlow(stage).rerun()
         stage.save(update_fields=["round", "status"])
         named: set[tuple[int, int]] = set()
         for old in slots:
-            # The person the route named: a deputy is chosen again when the slot reopens.
             person = old.on_behalf_of_id or old.assignee_id
             if (old.order, person) in named:
                 continue
             named.add((old.order, person))
-            Slot.objects.create(
-                stage=stage,
-                order=old.order,
-                round=stage.round,
-                kind=old.kind,
-                assignee_id=person,
-                position_name=old.position_name,
-                department_name=old.department_name,
-                added_by_drafter=old.added_by_drafter,
+            new.append(
+                Slot(
+                    stage=stage,
+                    order=old.order,
+                    round=stage.round,
+                    kind=old.kind,
+                    assignee_id=person,
+                    position_name=old.position_name,
+                    department_name=old.department_name,
+                    added_by_drafter=old.added_by_drafter,
+                )
             )
+    if new:
+        rows.create(new)
 
 
-def _sent_back(route: Route, stage: RouteStage) -> None:
-    target = route.send_back_to
-    route.send_back_to = ""
-    if target and target != "drafter":
-        reset_stages(route, int(target))
-        route.current_stage = int(target)
-        route.save(update_fields=["current_stage", "send_back_to"])
+def _sent_back(rows: RouteRows, stage: RouteStage, target: str | int) -> None:
+    route = rows.route
+    if isinstance(target, int):
+        rerun_from(rows, target)
+        route.current_stage = target
+        route.save(update_fields=["current_stage"])
+        open_stage(rows)
         return
     # To the drafter: the route waits for the revised version, then continues from this stage.
-    reset_stages(route, stage.index)
-    route.status = RouteStatus.SENT_BACK
-    route.save(update_fields=["status", "send_back_to"])
+    rerun_from(rows, stage.index)
     document = route.document
-    document.status = Status.SENT_BACK
+    DocumentFlow(document, route).send_back()
+    route.save(update_fields=["status"])
     document.save(update_fields=["status", "updated_at"])
-    revise = Slot.objects.create(
-        stage=stage, order=999, kind=SlotKind.REVISE, assignee=document.drafter
+    (revise,) = rows.create(
+        [Slot(stage=stage, order=999, kind=SlotKind.REVISE, assignee=document.drafter)]
     )
     open_slot(revise)
+
+
+def resume(rows: RouteRows) -> None:
+    """The drafter resubmitted after a send-back: the stage that sent it back runs again."""
+    open_stage(rows)

@@ -9,13 +9,11 @@ from typing import Any
 import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
-from viewflow.workflow.models import Task
-from viewflow.workflow.status import PROCESS, STATUS
 
 from documents.models import Document
 from org.demo import DEMO_PASSWORD
 from org.models import Absence, Post, User
-from workflow.models import HistoryEntry, Route
+from workflow.models import HistoryEntry, Route, Slot
 
 pytestmark = pytest.mark.django_db
 
@@ -151,8 +149,9 @@ def test_a_contract_of_3_2_million_yen_is_decided_and_numbered(demo_org):
         ("approve", "takahashi"),
         ("decide", "takahashi"),
     ]
-    process = Route.objects.get(document=document).process
-    assert process is not None and process.status == PROCESS.DONE
+    route = Route.objects.get(document=document)
+    assert route.status == "decided" and route.finished_at is not None
+    assert not Slot.objects.filter(stage__route=route, status__in=["open", "waiting"]).exists()
     # The decided record is visible to everyone who was on the route, not to outsiders.
     assert client("ito").get(f"/api/v1/documents/{document_id}").status_code == 200
     assert client("kobayashi").get(f"/api/v1/documents/{document_id}").status_code == 404
@@ -221,8 +220,11 @@ def test_withdrawal_before_the_current_approver_acts(demo_org):
     late = client("suzuki").post(f"/api/v1/tasks/{suzuki_task}/approve", {}, format="json")
     assert late.status_code == 409
     assert late.json()["error"]["code"] == "withdrawn"
-    process = Route.objects.get(document_id=document_id).process
-    assert process is not None and process.status == PROCESS.CANCELED
+    route = Route.objects.get(document_id=document_id)
+    assert route.status == "withdrawn" and route.finished_at is not None
+    assert set(Slot.objects.filter(stage__route=route).values_list("status", flat=True)) == {
+        "cancelled"
+    }
     # Revised and submitted again: a new route from the start.
     submit(document_id)
     assert task_for("suzuki", document_id)
@@ -295,7 +297,7 @@ def test_a_vacant_post_is_refused_at_submission_with_its_name(demo_org):
     assert error["code"] == "vacant_post"
     assert "総務部 部長" in error["message"]
     assert status_of(document_id) == "draft"
-    assert not Route.objects.exists() and not Task.objects.exists()
+    assert not Route.objects.exists() and not Slot.objects.exists()
 
 
 def test_drafter_adds_an_approver_and_a_reader(demo_org):
@@ -319,7 +321,7 @@ def test_only_the_drafter_submits_and_tasks_need_login(demo_org):
     response = client("suzuki").post(f"/api/v1/documents/{document_id}/submit", {}, format="json")
     assert response.status_code == 404  # not even visible to suzuki as a draft
     assert APIClient().get("/api/v1/tasks").status_code == 401
-    assert Task.objects.filter(status=STATUS.ASSIGNED).count() == 0
+    assert not Slot.objects.exists()
 
 
 def test_an_administrator_skips_a_skippable_stage_with_a_reason(demo_org):

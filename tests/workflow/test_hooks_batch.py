@@ -13,7 +13,7 @@ from notifications.models import Notification
 from org.models import User
 from tests.workflow.test_query_budget import submitted_notice
 from workflow import hooks, services
-from workflow.hooks import WorkflowEvent
+from workflow.events import DocumentWithdrawn, WorkflowEvent
 from workflow.models import Slot, SlotStatus
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -24,15 +24,15 @@ def batches() -> Iterator[list[list[str]]]:
     seen: list[list[str]] = []
 
     def listener(events: Sequence[WorkflowEvent]) -> None:
-        seen.append([e.type for e in events])
+        seen.append([e.reason for e in events if isinstance(e, DocumentWithdrawn)])
 
     hooks.listen(listener)
     yield seen
     hooks._listeners.remove(listener)
 
 
-def _event(kind: str) -> None:
-    hooks._emit(WorkflowEvent(kind, document_id=1))
+def _event(name: str) -> None:
+    hooks._emit(DocumentWithdrawn(document_id=1, user_ids=(1,), reason=name))
 
 
 def test_one_batch_per_transaction_without_rolled_back_savepoints(batches) -> None:
