@@ -20,21 +20,15 @@ deactivated user, a revoked token), 4429 too many connections for this user.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import functools
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
-from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
-from channels.layers import get_channel_layer
 from django.conf import settings
 from rest_framework import exceptions
 
@@ -192,52 +186,12 @@ class NotificationConsumer(AsyncWebsocketConsumer):
             self.counted = False
             await database_sync_to_async(presence.release)(self.user_id)
 
-    async def __call__(
-        self,
-        scope: dict[str, Any],
-        receive: Callable[[], Awaitable[dict[str, Any]]],
-        send: Callable[[dict[str, Any]], Awaitable[None]],
-    ) -> None:
-        # AsyncConsumer.__call__ (channels 4.3) with a lighter loop: channels' await_many_dispatch
-        # makes a new task and an asyncio.wait for every message; with 1,000 sockets a notice to
-        # everyone took the server about 15% longer that way. Here each source has one task for
-        # the whole connection, and a lock keeps channels' promise: one handler at a time, in
-        # arrival order, so a push still waits until connect() has returned. Keep in step with
-        # channels.
-        self.scope = scope
-        self.channel_layer = get_channel_layer(self.channel_layer_alias)
-        sources = [receive]
-        if self.channel_layer is not None:
-            self.channel_name = await self.channel_layer.new_channel()
-            self.channel_receive = functools.partial(self.channel_layer.receive, self.channel_name)
-            sources.append(self.channel_receive)
-        self.base_send = send
-        one_at_a_time = asyncio.Lock()
-
-        async def pump(source: Callable[[], Awaitable[dict[str, Any]]]) -> None:
-            while True:
-                message = await source()
-                async with one_at_a_time:
-                    await self.dispatch(message)
-
-        pumps = [asyncio.ensure_future(pump(source)) for source in sources]
-        try:
-            done, _ = await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                with contextlib.suppress(StopConsumer):
-                    task.result()
-        finally:
-            for task in pumps:
-                task.cancel()
-            for task in pumps:
-                with contextlib.suppress(asyncio.CancelledError, StopConsumer):
-                    await task
-
     async def dispatch(self, message: dict[str, Any]) -> None:
-        # channels runs close_old_connections in the one sync thread before every handler: a
-        # thread hop per message, a thousand of them in a row when a notice goes to everyone
-        # (half of the server's time in that fan-out). Every database access here goes through
-        # database_sync_to_async, which closes old connections around each call itself.
+        # AsyncConsumer.dispatch (channels 4.3) without its close_old_connections, which runs in
+        # the one sync thread before every handler: a thread hop per message, a thousand of them
+        # in a row when a notice goes to everyone (bench/private_code.py --only consumer: about
+        # half of the fan-out). Every database access here goes through database_sync_to_async,
+        # which closes old connections around each call itself. Keep in step with channels.
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
