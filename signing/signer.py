@@ -15,7 +15,8 @@ encoding and parsing, not cryptography:
   (:class:`signing.cms.FastCMSSigner`; pyHanko re-encoded the certificates on every signature),
   and the internal TSA assembles its token the same way without building a request
   (:func:`signing.tsa.token_der`);
-* the seal image is decoded and compressed once per seal (:func:`_decode_seal`);
+* the dated seal is rendered once per person, post and day (:func:`_dated_seal`), and decoded
+  and compressed once per seal (:func:`_decode_seal`);
 * pyHanko's coroutines run on one event loop per thread (:func:`signing.cms.run_sync`) instead
   of a new loop per call;
 * :func:`signing.trust.validation_context` builds each context from trust anchors, certificates
@@ -92,6 +93,15 @@ def family_name(person: str) -> str:
     """佐藤 太郎 → 佐藤 (Japanese order: family name first; no space → the whole name)."""
     parts = person.replace("\u3000", " ").split()
     return parts[0] if parts else person
+
+
+@lru_cache(maxsize=256)
+def _dated_seal(family: str, day: dt.date, position: str) -> bytes:
+    """The dated seal of a person in a post, rendered once a day per process: drawing it at 4x,
+    downsampling and compressing the PNG takes ~100 ms of CPU on the bench machine, several
+    times the rest of a signature (bench/workflow.py --signed). The same bytes then find their
+    decoded image in :func:`_decode_seal`'s cache too."""
+    return render_seal(family, day, position)
 
 
 @dataclass(frozen=True)
@@ -239,7 +249,7 @@ def sign_approval(
     style = None
     if visible:
         if seal_png is None:
-            seal_png = render_seal(
+            seal_png = _dated_seal(
                 family_name(signer_name), dt.datetime.now(JST).date(), subject["cn"]
             )
         style = _seal_style(seal_png)
