@@ -17,10 +17,9 @@ from django.utils import timezone
 from documents.access import visible_documents
 from documents.models import Document, Status
 from org.models import User
-from workflow.models import Route, RouteStage, RouteStatus, Slot, SlotKind, SlotStatus
+from workflow import states
+from workflow.models import Route, RouteStage, RouteStatus, Slot, SlotStatus
 
-# Kinds whose waiting time the reminders watch (notifications.reminders): these can be overdue.
-TIMED_KINDS = (SlotKind.APPROVE, SlotKind.CONSULT)
 MAX_LISTED = 100
 
 
@@ -31,10 +30,11 @@ class Task:
     waiting: timedelta
     overdue: bool  # past REMINDER_AFTER_HOURS: a reminder has gone out
     escalated: bool  # past ESCALATE_AFTER_HOURS: the superior has been told
+    actions: frozenset[str]  # what the user may do on it now (workflow.states)
 
     @property
     def bulk_approvable(self) -> bool:
-        return self.slot.kind != SlotKind.REVISE
+        return "approve" in self.actions
 
 
 def open_tasks(user: User, now: datetime | None = None) -> list[Task]:
@@ -53,7 +53,8 @@ def open_tasks(user: User, now: datetime | None = None) -> list[Task]:
     tasks = []
     for slot in slots:
         waiting = now - (slot.opened_at or now)
-        timed = slot.kind in TIMED_KINDS
+        # The tasks the route waits for are the ones the reminders watch (notifications.reminders).
+        timed = slot.blocking
         tasks.append(
             Task(
                 slot=slot,
@@ -61,6 +62,7 @@ def open_tasks(user: User, now: datetime | None = None) -> list[Task]:
                 waiting=waiting,
                 overdue=timed and waiting >= remind,
                 escalated=timed and waiting >= escalate,
+                actions=states.task_actions(user, slot),
             )
         )
     return tasks

@@ -12,11 +12,12 @@ from django.utils.translation import gettext as _
 
 from api.errors import ApiError
 from documents.access import can_edit
-from documents.models import Attachment, AttachmentKind, Document, DocumentVersion, Status
+from documents.models import Attachment, Document, DocumentVersion
 from documents.records import ensure_record
 from frontend.pagesizes import page_boxes
 from org.models import User
 from storage import StorageUnavailable
+from workflow import states
 from workflow.models import (
     HistoryEntry,
     Route,
@@ -160,24 +161,27 @@ def is_final(task: Slot) -> bool:
 
 @dataclass
 class Permissions:
+    """What the page offers: the answers of workflow.states, never derived here."""
+
     act: bool  # approve / agree / mark read, with a comment
-    decide: bool  # send back and reject (approvers and consulted departments)
+    send_back: bool
+    reject: bool
     annotate: bool
     withdraw: bool
     edit: bool
 
 
-def permissions(user: User, document: Document, task: Slot | None) -> Permissions:
-    blocking = task is not None and task.kind in (SlotKind.APPROVE, SlotKind.CONSULT)
+def permissions(
+    user: User, document: Document, task: Slot | None, route: Route | None
+) -> Permissions:
+    task_may = states.task_actions(user, task) if task is not None else frozenset()
+    running = route if route is not None and route.finished_at is None else None
+    document_may = states.document_actions(user, document, running)
     return Permissions(
-        act=task is not None and task.kind != SlotKind.REVISE,
-        decide=blocking,
-        annotate=task is not None and task.kind != SlotKind.REVISE,
-        withdraw=document.drafter_id == user.pk
-        and document.status in (Status.IN_REVIEW, Status.SENT_BACK),
+        act="approve" in task_may,
+        send_back="send_back" in task_may,
+        reject="reject" in task_may,
+        annotate="annotate" in task_may,
+        withdraw="withdraw" in document_may,
         edit=can_edit(user, document),
     )
-
-
-def is_pdf(attachment: Attachment) -> bool:
-    return attachment.kind == AttachmentKind.PDF

@@ -18,11 +18,12 @@ from notifications import services
 from notifications.models import ReminderSent
 from org.models import Post, User
 from org.services import current_posts
-from workflow.models import Slot, SlotKind, SlotStatus
+from workflow.models import BLOCKING_KINDS, Slot, SlotStatus
 
 logger = logging.getLogger(__name__)
 
-REMINDED_KINDS = (SlotKind.APPROVE, SlotKind.CONSULT)
+# The tasks a route waits for (workflow.models.BLOCKING_KINDS) are the ones that can be late.
+REMINDED_KINDS = BLOCKING_KINDS
 
 
 @dataclass

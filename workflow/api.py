@@ -16,7 +16,7 @@ from documents.api import visible_document
 from org.auth import user_of
 from org.models import User
 from security.stepup import require_recent_second_factor
-from workflow import services
+from workflow import services, states
 from workflow.models import Route, RouteStage, Slot, SlotStatus
 from workflow.resolution import PlannedRoute
 
@@ -187,16 +187,25 @@ class RouteView(APIView):
             }
             for h in document.history.select_related("actor", "on_behalf_of")
         ]
+        routes = list(document.routes.all())
+        running = next((r for r in routes if r.finished_at is None), None)
+        # What the caller may do on the document as a whole now (workflow.states).
+        actions = states.document_actions(user_of(request), document, running)
         return Response(
-            {"routes": [route_data(r) for r in document.routes.all()], "history": history}
+            {
+                "routes": [route_data(r) for r in routes],
+                "history": history,
+                "actions": sorted(actions),
+            }
         )
 
 
 class TaskListView(APIView):
     @extend_schema(summary="My open tasks")
     def get(self, request: Request) -> Response:
+        user = user_of(request)
         slots = (
-            Slot.objects.filter(assignee=user_of(request), status=SlotStatus.OPEN)
+            Slot.objects.filter(assignee=user, status=SlotStatus.OPEN)
             .select_related("stage__route__document__drafter", "on_behalf_of")
             .order_by("opened_at", "id")
         )
@@ -207,6 +216,8 @@ class TaskListView(APIView):
                         "id": s.pk,
                         "kind": s.kind,
                         "stage": s.stage.name,
+                        # What the caller may do on it now (workflow.states), e.g. approve.
+                        "actions": sorted(states.task_actions(user, s)),
                         "opened_at": s.opened_at,
                         "on_behalf_of": person(s.on_behalf_of),
                         "document": {
