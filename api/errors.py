@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -19,8 +19,6 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from documents.inspection import UploadRefused
-from documents.record import RecordError
 from storage import ObjectNotFound, StorageUnavailable
 
 logger = logging.getLogger(__name__)
@@ -34,6 +32,14 @@ class ApiError(exceptions.APIException):
     def __init__(self, code: str, message: str, status_code: int = status.HTTP_400_BAD_REQUEST):
         self.status_code = status_code
         super().__init__(detail=message, code=code)
+
+
+@runtime_checkable
+class ConvertsToApiError(Protocol):
+    """An exception of a layer above this one that knows how the API reports it (for example
+    `documents.inspection.UploadRefused`): this module never needs to import it."""
+
+    def api_error(self) -> ApiError: ...
 
 
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
@@ -63,11 +69,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         )
     elif isinstance(exc, ObjectNotFound):
         exc = exceptions.NotFound()
-    elif isinstance(exc, UploadRefused):
-        exc = ApiError(exc.code, str(exc.message), exc.status)
-    elif isinstance(exc, RecordError):
-        logger.warning("record could not be built: %s", exc)
-        exc = ApiError(f"record_{exc.code}", str(exc.message), 422)
+    elif isinstance(exc, ConvertsToApiError) and not isinstance(exc, exceptions.APIException):
+        exc = exc.api_error()
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # uncaught: ApiErrorMiddleware answers with a JSON 500

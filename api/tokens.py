@@ -5,11 +5,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.db import transaction
+from django.dispatch import Signal
 from knox.settings import knox_settings
 
 from api.models import ApiToken, TokenScope
 from audit import services as audit
 from org.models import User
+
+# Sent with user_id and tokens (the digests of the revoked tokens), inside the revoking
+# transaction; notifications closes the sockets opened with them (notifications.apps).
+tokens_revoked = Signal()
 
 
 @transaction.atomic
@@ -39,7 +44,5 @@ def revoke_token(user: User, token_id: str) -> bool:
     if deleted:
         audit.record("token.revoke", actor=user, data={"token": token_id})
         # A socket opened with the token closes now, not at its next check.
-        from notifications.services import revoke_connections
-
-        revoke_connections(user.pk, digests)
+        tokens_revoked.send(sender=ApiToken, user_id=user.pk, tokens=digests)
     return deleted > 0

@@ -11,7 +11,6 @@ urlpatterns = [
     path("", include("documents.urls")),
     path("", include("workflow.urls")),
     path("", include("notifications.urls")),
-    path("", include("audit.urls")),
     path("", include("signing.urls")),
     path("", include("retention.urls")),
     path("", include("org.urls")),

@@ -19,9 +19,8 @@ from rest_framework.views import APIView
 
 from api.errors import ApiError
 from api.pagination import Pages
-from audit import describe
 from audit import services as audit
-from documents import downloads, services
+from documents import describe, downloads, services
 from documents.access import visible_documents
 from documents.models import Attachment, AttachmentKind, Document, DocumentVersion
 from documents.previews import PreviewError, render_page

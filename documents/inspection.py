@@ -31,6 +31,8 @@ from pypdf.generic import ArrayObject, DictionaryObject, StreamObject
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
 
+    from api.errors import ApiError
+
 PDF = "application/pdf"
 ZIP = "application/zip"
 OLE = "application/x-ole-storage"
@@ -102,6 +104,12 @@ class UploadRefused(Exception):
         self.message = message
         self.detail = detail  # for logs, in English
         self.status: int = _STATUS.get(code, 422)
+
+    def api_error(self) -> ApiError:
+        """How the API reports it (`api.errors.exception_handler`)."""
+        from api.errors import ApiError
+
+        return ApiError(self.code, str(self.message), self.status)
 
 
 def _refuse(reason: str, filename: str, detail: str = "", **params: Any) -> UploadRefused:

@@ -18,33 +18,19 @@ from django.utils.translation import gettext as _
 from rest_framework import status
 
 from api.errors import ApiError
-from audit import describe
 from audit import services as audit
-from documents import blobs
+from documents import blobs, describe
 from documents.access import can_edit, visible_documents
+from documents.describe import EDITABLE_FIELDS
 from documents.models import (
     Attachment,
     Document,
-    DocumentType,
     DocumentVersion,
     Status,
 )
 from documents.search import index_fields
 from documents.uploads import Upload, limits, too_large
 from org.models import User
-
-# The fields of a document the drafter edits (the rest is set by the system).
-EDITABLE_FIELDS = (
-    "title",
-    "doc_type",
-    "body",
-    "amount",
-    "counterparty",
-    "transaction_date",
-    "retention_years",
-    "disclosure",
-    "secrecy",
-)
 
 
 class DocumentError(ApiError):
@@ -301,7 +287,3 @@ def freeze_version(document: Document) -> DocumentVersion:
         version.record_inputs = ""
         version.save(update_fields=["metadata", "frozen_at", "record_sha256", "record_inputs"])
     return version
-
-
-def default_doc_type() -> DocumentType | None:
-    return DocumentType.objects.order_by("sort_order").first()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from documents import api, export_api
+from documents import api, audit_api, export_api, verification
 
 urlpatterns = [
     path("v1/documents", api.DocumentListView.as_view(), name="documents"),
@@ -32,4 +32,11 @@ urlpatterns = [
         api.RecordPageView.as_view(),
         name="record-page",
     ),
+    path(
+        "v1/documents/<int:document_id>/verification",
+        verification.DocumentVerificationView.as_view(),
+        name="verification",
+    ),
+    path("v1/verify", verification.VerifyView.as_view(), name="verify"),
+    path("v1/audit", audit_api.AuditListView.as_view(), name="audit"),
 ]

@@ -16,6 +16,7 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from documents import describe
 from documents.access import can_edit
 from documents.models import Disclosure, Document, DocumentType, Retention, Secrecy
 from frontend import drafting, inbox, strings, workspace
@@ -56,6 +57,7 @@ def _draft_context(request: HttpRequest, document: Document | None) -> dict[str,
         "me": user_of(request).username,
         "transactionTypes": [t.code for t in doc_types if t.is_transaction],
         "defaultRetention": {t.code: t.default_retention_years for t in doc_types},
+        "fields": describe.labels(),
         "strings": strings.drafting(),
     }
     return {

@@ -18,6 +18,10 @@ class NotificationsConfig(AppConfig):
         from org.models import User
 
         post_save.connect(_deactivated, sender=User, dispatch_uid="notifications.deactivated")
+        # A revoked API token's sockets close now, not at their next check.
+        from api.tokens import tokens_revoked
+
+        tokens_revoked.connect(_tokens_revoked, dispatch_uid="notifications.tokens_revoked")
 
 
 def _deactivated(sender: object, instance: object, **kwargs: object) -> None:
@@ -25,3 +29,9 @@ def _deactivated(sender: object, instance: object, **kwargs: object) -> None:
 
     if getattr(instance, "is_active", True) is False:
         revoke_connections(instance.pk)  # type: ignore[attr-defined]
+
+
+def _tokens_revoked(sender: object, user_id: int, tokens: list[str], **kwargs: object) -> None:
+    from notifications.services import revoke_connections
+
+    revoke_connections(user_id, tokens)

@@ -2,7 +2,7 @@
 
 For every record of the request, in its own transaction with the record's row locked:
 
-1. 移管 only: the record's evidence package (`signing.evidence.build_package`: records,
+1. 移管 only: the record's evidence package (`retention.evidence.build_package`: records,
    originals, audit trail, verification report, certificates) is written to the object store
    first, so nothing is removed before the archives' copy exists;
 2. a `Tombstone` with the record's identity, its period, the decision that disposed of it and
@@ -20,10 +20,8 @@ to delete (retried), never a live record without its bytes.
 from __future__ import annotations
 
 import io
-import json
 import logging
 import tempfile
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -93,36 +91,10 @@ def _spool() -> BinaryIO:
 
 
 def _write_package(record: Document, user: User, out: BinaryIO) -> None:
-    try:
-        from signing.evidence import build_package
-    except ImportError:  # pragma: no cover - the evidence package module is being written
-        _write_plain_package(record, out)
-        return
+    from retention.evidence import build_package
+
     for chunk in build_package(record, user).zip():
         out.write(chunk)
-
-
-def _write_plain_package(record: Document, out: BinaryIO) -> None:
-    """Records and originals with a manifest, when the evidence package is not available."""
-    store = get_store()
-    manifest = []
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as archive:
-        for item in record_objects(record):
-            if item.role == "revision":
-                continue
-            name = (
-                f"v{item.version}/record.pdf"
-                if item.role == "record"
-                else f"v{item.version}/originals/{item.sha256[:12]}-{item.name}"
-            )
-            with (
-                store.open(key_for(item.sha256), verify=True) as reader,
-                archive.open(name, "w", force_zip64=True) as target,
-            ):
-                while chunk := reader.read(1024 * 1024):
-                    target.write(chunk)
-            manifest.append({"path": name, "sha256": item.sha256, "role": item.role})
-        archive.writestr("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2))
 
 
 PackageWriter = Callable[[Document, User, BinaryIO], None]

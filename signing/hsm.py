@@ -4,7 +4,7 @@ Settings (environment wins over Django settings):
 
 ``SIGNING_PKCS11_MODULE`` / ``EKESSAI_PKCS11_MODULE``
     Path of the PKCS#11 module, e.g. ``/usr/lib/softhsm/libsofthsm2.so``. Setting it switches
-    position and personal keys to the token: new keys are generated **in** the token
+    position keys to the token: new keys are generated **in** the token
     (non-extractable, sensitive ECDSA P-256) and never exist as files.
 ``SIGNING_PKCS11_TOKEN`` / ``EKESSAI_PKCS11_TOKEN``
     Label of the token (default ``ekessai``).
@@ -255,7 +255,7 @@ class HSMPrivateKey(ec.EllipticCurvePrivateKey):
 
 
 class HSMKeyBackend:
-    """Where the CA generates position and personal keys when a token is configured."""
+    """Where the CA generates position keys when a token is configured."""
 
     def __init__(self, token: Token) -> None:
         self.token = token

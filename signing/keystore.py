@@ -249,11 +249,6 @@ _lock = threading.Lock()
 _stores: dict[tuple[str, bytes, str, str], KeyStore] = {}
 
 
-def get_ca() -> CertificateAuthority:
-    """The configured internal CA (root created on first use)."""
-    return get_keystore().ca
-
-
 def get_keystore() -> KeyStore:
     """The process-wide :class:`KeyStore` for the configured PKI directory."""
     directory = conf.pki_dir()

@@ -115,7 +115,7 @@ def name_parts(name: x509.Name) -> dict[str, str]:
 
 
 class KeyBackend(Protocol):
-    """Where position and personal keys are generated instead of files (see signing.hsm)."""
+    """Where position keys are generated instead of files (see signing.hsm)."""
 
     def generate(self, key_id: str) -> tuple[dict[str, str], ec.EllipticCurvePublicKey]: ...
 
@@ -145,7 +145,7 @@ class CertificateAuthority:
         self._crl_url = url
 
     def set_key_backend(self, backend: KeyBackend | None) -> None:
-        """Generate new position/personal keys there (an HSM) instead of as files."""
+        """Generate new position keys there (an HSM) instead of as files."""
         self.key_backend = backend
 
     def key_meta(self, key_id: str) -> dict[str, Any]:
@@ -310,7 +310,6 @@ class CertificateAuthority:
         days: float,
         eku: list[x509.ObjectIdentifier] | None = None,
         eku_critical: bool = False,
-        email: str | None = None,
     ) -> x509.Certificate:
         root = self.ensure_root()
         root_key = self._root_key()
@@ -349,10 +348,6 @@ class CertificateAuthority:
         )
         if eku:
             builder = builder.add_extension(x509.ExtendedKeyUsage(eku), critical=eku_critical)
-        if email:
-            builder = builder.add_extension(
-                x509.SubjectAlternativeName([x509.RFC822Name(email)]), critical=False
-            )
         if self._crl_url:
             builder = builder.add_extension(
                 x509.CRLDistributionPoints(
@@ -386,7 +381,7 @@ class CertificateAuthority:
             key = ec.generate_private_key(ec.SECP256R1())
             public_key = key.public_key()
         subject = _name(meta["cn"], ou=meta.get("ou") or None, o=meta.get("o") or None)
-        cert = self._issue(subject, public_key, days=days, email=meta.get("email"))
+        cert = self._issue(subject, public_key, days=days)
         old = directory / "cert.pem"
         if old.exists():
             previous = self.load_cert(old)
@@ -437,27 +432,6 @@ class CertificateAuthority:
         with self._locked():
             if not self.cert_path(key_id).exists():
                 self.issue_position(key_id, position=position, section=section)
-
-    def issue_personal(
-        self,
-        key_id: str,
-        *,
-        name: str,
-        section: str = "",
-        organisation: str | None = None,
-        email: str | None = None,
-        days: float = LEAF_DAYS,
-    ) -> x509.Certificate:
-        """Issue a personal certificate (CN = the person's name), optionally with an e-mail SAN."""
-        meta = {
-            "kind": "personal",
-            "cn": name,
-            "ou": section,
-            "o": organisation or self.organisation,
-            "email": email,
-        }
-        with self._locked():
-            return self._issue_into(key_id, meta, days)
 
     def rotate_key(self, key_id: str) -> x509.Certificate:
         """Issue a new key and certificate with the same subject; the old certificate stays in

@@ -27,12 +27,12 @@ from api.errors import ApiError
 from documents.models import Document, DocumentVersion, RecordRevision, RevisionKind, Status
 from documents.record.cover import japanese_date
 from documents.records import ensure_record
+from documents.sealing import RecordNotReady, SealRequest, revision_summary, seal
 from org.models import Post, User
 from org.services import current_posts
 from security.assurance import authentication
 from signing.markup import Mark, MarkupFailed
 from signing.pki import KeyRevoked, PKIError
-from signing.records import RecordNotReady, SealRequest, revision_summary, seal
 from signing.signer import Box, SigningFailed
 from signing.tsa import TimestampUnavailable
 from workflow import marks, progression

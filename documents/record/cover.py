@@ -191,7 +191,7 @@ class Cover:
 
 class Sheet(FPDF):
     """An A4 sheet with a grey footer line on every page ({page}: its number); the signature
-    report (signing.report_pdf) uses it too."""
+    report (retention.report_pdf) uses it too."""
 
     footer_text = ""
 

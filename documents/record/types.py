@@ -6,10 +6,16 @@ never touches the database.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import BinaryIO, Literal
+from typing import TYPE_CHECKING, BinaryIO, Literal
+
+if TYPE_CHECKING:
+    from api.errors import ApiError
+
+logger = logging.getLogger(__name__)
 
 Kind = Literal["pdf", "image", "office", "other"]
 KINDS: frozenset[str] = frozenset({"pdf", "image", "office", "other"})
@@ -117,3 +123,10 @@ class RecordError(Exception):
         self.filename = filename
         self.code = code
         self.message = message
+
+    def api_error(self) -> ApiError:
+        """How the API reports it (`api.errors.exception_handler`): 422 record_<code>."""
+        from api.errors import ApiError
+
+        logger.warning("record could not be built: %s", self)
+        return ApiError(f"record_{self.code}", str(self.message), 422)

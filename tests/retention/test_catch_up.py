@@ -138,7 +138,7 @@ def test_a_decided_request_is_carried_out_later_and_a_failed_purge_is_retried(
 
 
 def test_a_record_renewed_after_the_lock_gets_locked_too(demo_org):
-    # signing.renewal appends an archival timestamp to a decided record: a new, longer object.
+    # retention.renewal appends an archival timestamp to a decided record: a new, longer object.
     record = decide_through_route()
     apply_retention()
     state = RetentionState.objects.get(document_id=record.id)

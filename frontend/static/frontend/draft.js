@@ -14,17 +14,8 @@ const dropzone = document.getElementById("dropzone");
 const fileInput = document.getElementById("f-files");
 const submitButton = document.getElementById("submit-doc");
 const routeSelect = document.getElementById("f-route");
-const FIELDS = [
-  "title",
-  "doc_type",
-  "body",
-  "amount",
-  "counterparty",
-  "transaction_date",
-  "retention_years",
-  "disclosure",
-  "secrecy",
-];
+// The editable fields and their labels, from the server (documents.describe).
+const FIELDS = Object.keys(config.fields);
 
 let documentId = config.document;
 let pending = []; // {file, item} waiting for the draft to exist
@@ -76,7 +67,7 @@ function showErrors(error) {
   }
   const extra = Object.entries(fields)
     .filter(([name]) => !document.getElementById("err-" + name))
-    .map(([name, m]) => `${name}: ${[].concat(m).join(" ")}`);
+    .map(([name, m]) => `${config.fields[name] || name}: ${[].concat(m).join(" ")}`);
   announce(status, [error.message, ...extra].join(" "), "error");
   if (first) {
     first.focus();

@@ -11,12 +11,12 @@
   `audit.models`), one JSON object a line, and ``audit-anchors.jsonl`` with
   ``audit-anchors/seq-{N}.tst``: the TSA anchors of the chain that cover them;
 - ``history.json``: the workflow history and the record's revisions (who used which key);
-- ``verification.json`` (`signing.api.verify_version`) and ``verification.pdf``
-  (`signing.report_pdf`, in Japanese);
+- ``verification.json`` (`documents.verification.verify_version`) and ``verification.pdf``
+  (`retention.report_pdf`, in Japanese);
 - ``certificates/``: the root CA, the TSA certificate, the current CRL and every certificate that
   signed a record (taken from the signatures themselves);
 - ``verify_audit_chain.py``: a stand-alone checker of audit.jsonl (standard library only);
-- ``manifest.json``, ``SHA256SUMS`` and ``README.txt`` (`signing.evidence_readme`).
+- ``manifest.json``, ``SHA256SUMS`` and ``README.txt`` (`retention.evidence_readme`).
 
 Everything small is generated in memory first, so that the manifest can name every file's
 SHA-256; records and originals are named by the SHA-256 the object store addresses them by and
@@ -24,7 +24,7 @@ streamed from the store (verified while read) into a ZIP built while it is sent
 (``ZIP_STORED``, so the length is known in advance). No temporary file holds the package.
 
 Addresses and clients in the audit trail are shown to auditors and administrators only (the rule
-of `audit.api`): anyone else's package withholds them, and its audit check is partial.
+of `documents.audit_api`): anyone else's package withholds them, and its audit check is partial.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from __future__ import annotations
 import base64
 import bisect
 import hashlib
-import io
 import json
 import re
 import tempfile
@@ -54,18 +53,17 @@ from pyhanko.sign.validation.generic_cms import extract_tst_data_iter
 from zipstream import ZIP_STORED, ZipStream
 
 from audit import services as audit
-from audit.api import sees_everything
 from audit.models import AuditAnchor, AuditEntry, AuditHead
+from documents.audit_api import sees_everything
 from documents.downloads import streamed, unique_names
 from documents.models import Attachment, Document, DocumentVersion
 from documents.records import ensure_record
+from documents.sealing import revision_summary
+from documents.verification import verify_version
 from org.models import User
+from signing.keystore import get_keystore
 from storage import CHUNK_SIZE, content_disposition, get_store, key_for
 from workflow.models import HistoryEntry
-
-from .api import verify_version
-from .keystore import get_keystore
-from .records import revision_summary
 
 FORMAT = "ekessai-evidence/1"
 AUDIT_FORMAT = 1
@@ -578,11 +576,3 @@ def build_package(document: Document, user: User, *, request: Any = None) -> Evi
     members.insert(1, manifest_member)
     members.insert(2, Member.of("SHA256SUMS", sha256sums(members)))
     return EvidencePackage(document, package_filename(document), members, generated_at, entry)
-
-
-def read_bytes(package: EvidencePackage) -> bytes:
-    """The whole ZIP in memory (tests and small tools only)."""
-    out = io.BytesIO()
-    for chunk in package.zip():
-        out.write(chunk)
-    return out.getvalue()

@@ -14,7 +14,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from signing.renewal import DEFAULT_DAYS, ensure_fresh_tsa, renew_all
+from retention.renewal import renew_all
+from signing.renewal import DEFAULT_DAYS, ensure_fresh_tsa
 
 
 class Command(BaseCommand):

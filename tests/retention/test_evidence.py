@@ -38,10 +38,10 @@ from audit.models import AuditEntry
 from audit.services import anchor_head
 from documents.models import Document
 from org.models import User
-from signing.evidence import safe_name
-from signing.evidence_readme import TIMESTAMP_CHECK, indented
+from retention.evidence import safe_name
+from retention.evidence_readme import TIMESTAMP_CHECK, indented
+from retention.report_pdf import render_report
 from signing.keystore import get_keystore
-from signing.report_pdf import render_report
 from tests.workflow.test_approval_flow import META, act, client, submit
 from tests.workflow.test_signed_record import TESTDATA, decided, draft_with_pdf
 

@@ -3,6 +3,9 @@
 Auditors and administrators see every entry (logins too) with the client's address and program.
 Anyone else asks about one document they may read (`?document=<id>`, `documents.access`) and sees
 only that document's entries, without addresses.
+
+It lives with the documents, not in `audit`, because who may read an entry is who may read its
+document (`documents.access`): the audit trail itself knows nothing of documents' rules.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """監査証跡のハッシュチェーンを検証する / Check the audit trail's hash chain (evidence package).
 
-This file is copied as it is into every evidence package (`signing.evidence`). It needs only
+This file is copied as it is into every evidence package (`retention.evidence`). It needs only
 Python 3.8+ and its standard library, and no network:
 
     python3 verify_audit_chain.py [FOLDER]

@@ -1,5 +1,9 @@
 """Sealing a version's decision record: marks, an approval signature and, at decision, B-LTA.
 
+The record-level glue over signing's PDF functions (`signing.markup`, `signing.signer`): it reads
+and writes the version's record in the object store and its RecordRevision rows, so it lives with
+the records and not in the crypto core.
+
 Called by the approval actions inside their transaction, with the route locked: the new file is
 written to the object store first (content-addressed, so a retry writes the same object), then
 the version's pointer and the revision rows change in the same transaction as the approval. If
@@ -16,11 +20,10 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO, cast
 
 from documents.models import DocumentVersion, RecordRevision, RevisionKind
+from signing.keystore import get_keystore
+from signing.markup import Mark, add_marks
+from signing.signer import Box, SignatureInfo, add_validation_data_and_doc_timestamp, sign_approval
 from storage import get_store, key_for
-
-from .keystore import get_keystore
-from .markup import Mark, add_marks
-from .signer import Box, SignatureInfo, add_validation_data_and_doc_timestamp, sign_approval
 
 SPOOL_BYTES = 32 * 1024 * 1024
 

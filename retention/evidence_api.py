@@ -1,4 +1,4 @@
-"""GET /api/v1/documents/{id}/evidence.zip: the evidence package of a document (signing.evidence).
+"""GET /api/v1/documents/{id}/evidence.zip: the evidence package of a document (retention.evidence).
 
 Anyone who may see the document may take its package (auditors see decided records); the
 download is recorded in the audit trail as ``evidence.download``, and the entry is in the
