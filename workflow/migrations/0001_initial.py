@@ -47,6 +47,9 @@ class Migration(migrations.Migration):
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('finished_at', models.DateTimeField(blank=True, null=True)),
                 ('document', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='routes', to='documents.document')),
+                # Was a one-to-one link to viewflow's process (issue 14 removed viewflow's runtime); a
+                # plain column here so that no migration needs viewflow. 0003 drops it.
+                ('process', models.BigIntegerField(blank=True, null=True, unique=True, db_column='process_id')),
             ],
             options={
                 'ordering': ['document', '-created_at'],
