@@ -398,6 +398,13 @@ def _hold_line(label: str, held: list[float], waited: list[float] | None = None)
     return line
 
 
+def _phase_line(phase: tuple[float, float, float, float]) -> str:
+    return (
+        f"    first approvals {phase[0]:.1f} steps/s (p99 {phase[1]:.0f} ms), decisions "
+        f"{phase[2]:.1f} steps/s (p99 {phase[3]:.0f} ms; one department, one number counter)"
+    )
+
+
 def _commit_line(committing: list[float]) -> str:
     if not committing:
         return ""
@@ -611,6 +618,8 @@ def main() -> None:
             .values_list("pk", flat=True)
         ]
 
+    phases: list[tuple[float, float, float, float]] = []  # per steps_on: rate and p99 of each
+
     def steps_on(
         ids: list[int], prepare: Callable[[int], Callable[[], Any]] = _nothing
     ) -> tuple[float, list[float], float, list[Any]]:
@@ -619,6 +628,7 @@ def main() -> None:
         rate1, lat1, cpu1, fin1 = _run(args.actors, open_slots("suzuki", ids), approve, prepare)
         rate2, lat2, cpu2, fin2 = _run(args.actors, open_slots("sato", ids), approve, prepare)
         steps = len(lat1) + len(lat2)
+        phases.append((rate1, _p(lat1, 99), rate2, _p(lat2, 99)))
         cpu_ms = (cpu1 * len(lat1) + cpu2 * len(lat2)) / steps
         return steps / (len(lat1) / rate1 + len(lat2) / rate2), lat1 + lat2, cpu_ms, fin1 + fin2
 
@@ -713,9 +723,11 @@ def main() -> None:
         return line + (f"   CPU {cpu_ms:5.1f} ms/step" if cpu_ms is not None else "")
 
     print(rate_line("service layer", rate, lat, cpu))
+    print(_phase_line(phases[0]))
     if other_docs:
         label = "same code, unsigned" if args.signed else "listeners detached (diagnostic)"
         print(rate_line(label, base_rate, base_lat, base_cpu))
+        print(_phase_line(phases[1]))
     print(rate_line("raw SQL", raw_rate, raw_lat, raw_cpu))
     print(
         f"  ratio (service / raw SQL): throughput {rate / raw_rate:.3f}x, "
