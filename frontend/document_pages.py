@@ -91,12 +91,13 @@ def document_edit(request: HttpRequest, document_id: int) -> HttpResponse:
 def _route_context(request: HttpRequest, document: Document) -> dict[str, Any]:
     user = user_of(request)
     task = workspace.my_task(user, document)
+    route = workspace.latest_route(document)
     return {
         "document": document,
-        "route": workspace.latest_route(document),
+        "route": route,
         "history": workspace.history(document),
         "task": task,
-        "may": workspace.permissions(user, document, task),
+        "may": workspace.permissions(user, document, task, route),
         "send_back_targets": workspace.send_back_targets(task) if task else [],
         "final": workspace.is_final(task) if task else False,
         # Changes whenever a signature extends the record: the viewer then fetches it again.

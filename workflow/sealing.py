@@ -199,11 +199,7 @@ def seal_action(route: Route, slot: Slot, actor: User, action: str) -> None:
     document = Document.objects.get(pk=route.document_id)
     version = ensure_record(document.versions.get(number=route.document_version))
     # Only a blocking approval can decide; a 後閲 after the decision must not decide again.
-    decided = (
-        action == "approve"
-        and slot.kind in (SlotKind.APPROVE, SlotKind.CONSULT)
-        and document.status == Status.DECIDED
-    )
+    decided = action == "approve" and slot.blocking and document.status == Status.DECIDED
     verb = _verb(slot, action, decided)
     deputy = slot.on_behalf_of is not None
     key_id, position, section = _signer(
