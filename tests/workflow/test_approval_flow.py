@@ -149,9 +149,9 @@ def test_a_contract_of_3_2_million_yen_is_decided_and_numbered(demo_org):
         ("approve", "takahashi"),
         ("decide", "takahashi"),
     ]
-    route = Route.objects.get(document=document)
-    assert route.status == "decided" and route.finished_at is not None
-    assert not Slot.objects.filter(stage__route=route, status__in=["open", "waiting"]).exists()
+    finished = Route.objects.get(document=document)
+    assert finished.status == "decided" and finished.finished_at is not None
+    assert not Slot.objects.filter(stage__route=finished, status__in=["open", "waiting"]).exists()
     # The decided record is visible to everyone who was on the route, not to outsiders.
     assert client("ito").get(f"/api/v1/documents/{document_id}").status_code == 200
     assert client("kobayashi").get(f"/api/v1/documents/{document_id}").status_code == 404

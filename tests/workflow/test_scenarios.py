@@ -216,19 +216,19 @@ def state(document: Document) -> dict[str, Any]:
                 s.round,
                 s.kind,
                 names[s.assignee_id],
-                names.get(s.on_behalf_of_id),
+                names[s.on_behalf_of_id] if s.on_behalf_of_id else None,
                 s.status,
             ]
             for s in slots
         ],
         "history": [
-            [action, names[actor], names.get(behalf), version]
+            [action, names[actor], names[behalf] if behalf else None, version]
             for action, actor, behalf, version in HistoryEntry.objects.filter(document=document)
             .order_by("pk")
             .values_list("action", "actor_id", "on_behalf_of_id", "document_version")
         ],
         "audit": [
-            [action, names.get(actor)]
+            [action, names[actor] if actor else None]
             # Retention's listener locks a decided record after the commit: not the route's.
             for action, actor in AuditEntry.objects.filter(document_id=document.pk)
             .exclude(action__startswith="retention.")
