@@ -3,9 +3,19 @@ once); `anchor_head()` timestamps the chain.
 
 `record()` runs inside the caller's transaction, so an action and its entry commit together and a
 rolled-back action leaves no entry. Appends are serialised by a row lock on the single
-`AuditHead` row (SELECT … FOR UPDATE), held until the caller's transaction ends: two entries can
-never claim the same predecessor, so the chain never forks and seq has no gaps. Call `record()`
-after the action's own row locks, so that lock order is always "action rows, then audit head".
+`AuditHead` row, held until the caller's transaction ends: two entries can never claim the same
+predecessor, so the chain never forks and seq has no gaps. Call `record()` after the action's own
+row locks, so that lock order is always "action rows, then audit head" (workflow.locks).
+
+Every action of every user passes the head, so the time it is held bounds the whole cluster's
+rate of actions. On PostgreSQL an append therefore takes the lock as late as it can: it reads the
+head without a lock, chains the entries in Python, and then moves the head and inserts the
+entries in one statement that does so only if the head is still where it was read (an UPDATE
+with the old seq in its condition, in a data-modifying WITH). If someone appended in between,
+nothing was written and no lock is kept, and it reads and chains again. The lock is then held
+for that one statement and the COMMIT (bench/workflow.py prints how long). Elsewhere (SQLite,
+which serialises writers anyway) the head is locked first (SELECT … FOR UPDATE where there is
+one), then the entries and the head are written.
 """
 
 from __future__ import annotations
@@ -125,15 +135,85 @@ def append(entries: list[AuditEntry]) -> list[AuditEntry]:
     if not entries:
         return entries
     with transaction.atomic(savepoint=False):
+        if connection.vendor == "postgresql":
+            while True:
+                head = _read_head()
+                if head is None:
+                    break  # no head row yet: the locked way creates it
+                if _append_if_head_at(head, entries):
+                    return entries
         seq, digest = _lock_head()
-        for entry in entries:
-            seq += 1
-            entry.seq, entry.at, entry.prev_hash = seq, timezone.now(), digest
-            entry.hash = digest = hashlib.sha256(entry.message()).digest()
+        _chain(entries, seq, digest)
         insert_rows(AuditEntry, entries)
         with connection.cursor() as cursor:
-            cursor.execute(_head_statements()[1], [seq, digest, HEAD_ID])
+            cursor.execute(_head_statements()[1], [entries[-1].seq, entries[-1].hash, HEAD_ID])
     return entries
+
+
+def _chain(entries: list[AuditEntry], seq: int, digest: bytes) -> None:
+    """Give the entries their place after (seq, digest): seq, time, previous hash, hash."""
+    for entry in entries:
+        seq += 1
+        entry.seq, entry.at, entry.prev_hash = seq, timezone.now(), digest
+        entry.hash = digest = hashlib.sha256(entry.message()).digest()
+
+
+def _read_head() -> tuple[int, bytes] | None:
+    """The chain's end (seq, hash) as committed now, without a lock."""
+    with connection.cursor() as cursor:
+        cursor.execute(_read_statement(), [HEAD_ID])
+        row = cursor.fetchone()
+    return (int(row[0]), bytes(row[1])) if row is not None else None
+
+
+def _append_if_head_at(head: tuple[int, bytes], entries: list[AuditEntry]) -> bool:
+    """Chain `entries` after `head` and write them, and move the head, in one statement that
+    does both only while the head is still at `head`; False (nothing written) if it moved."""
+    _chain(entries, *head)
+    fields = _entry_fields()
+    params: list[Any] = [entries[-1].seq, entries[-1].hash, HEAD_ID, head[0]]
+    params += [f.get_db_prep_save(f.pre_save(e, True), connection) for e in entries for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(_append_statement(len(entries)), params)
+        ids = sorted(pk for (pk,) in cursor.fetchall())
+    if not ids:
+        return False
+    for entry, pk in zip(entries, ids, strict=True):
+        entry.pk = pk
+        entry._state.adding = False  # stored, as Model.from_db leaves an instance
+        entry._state.db = connection.alias
+    return True
+
+
+@cache
+def _read_statement() -> str:
+    table, (pk, seq, digest) = _names(AuditHead, "id", "seq", "hash")
+    return f"SELECT {seq}, {digest} FROM {table} WHERE {pk} = %s"  # noqa: S608
+
+
+def _entry_fields() -> list[Any]:
+    return [f for f in AuditEntry._meta.concrete_fields if not f.primary_key]
+
+
+@cache
+def _append_statement(rows: int) -> str:
+    """Move the head from an expected seq and insert `rows` entries, or do neither (PostgreSQL:
+    a data-modifying WITH; the INSERT's rows are typed, as VALUES under a SELECT needs)."""
+    head, (pk, seq, digest) = _names(AuditHead, "id", "seq", "hash")
+    quote = connection.ops.quote_name
+    fields = _entry_fields()
+    columns = ", ".join(quote(f.column) for f in fields)
+    row = "(" + ", ".join(f"CAST(%s AS {f.db_type(connection)})" for f in fields) + ")"
+    entry_table = quote(AuditEntry._meta.db_table)
+    entry_pk = quote(AuditEntry._meta.pk.column)
+    # Only quoted names and types from the models go into the text; values are bound.
+    return (
+        f"WITH moved AS (UPDATE {head} SET {seq} = %s, {digest} = %s"  # noqa: S608
+        f" WHERE {pk} = %s AND {seq} = %s RETURNING 1)"
+        f" INSERT INTO {entry_table} ({columns})"
+        f" SELECT * FROM (VALUES {', '.join([row] * rows)}) AS entry"
+        f" WHERE EXISTS (SELECT 1 FROM moved) RETURNING {entry_pk}"
+    )
 
 
 def record(

@@ -249,7 +249,10 @@ class Holds:
         import audit.services
         import workflow.numbering
 
-        def probe(owner: Any, attribute: str, name: str) -> None:
+        def probe(owner: Any, attribute: str, name: str, from_start: bool = False) -> None:
+            """`from_start`: the function takes the lock inside its one statement, so the hold
+            is counted from its start (an upper bound: under contention it includes the wait
+            for the lock); otherwise from its return."""
             original = getattr(owner, attribute)
             self.restore.append((owner, attribute, original))
 
@@ -260,14 +263,19 @@ class Holds:
                 started = time.perf_counter()
                 result = original(*args, **kwargs)
                 now = time.perf_counter()
-                if result is not None:  # _increment: None when the counter does not exist yet
-                    self.taken.setdefault(name, now)
+                # _increment: None when the counter does not exist yet; _append_if_head_at:
+                # False when the head had moved (nothing written, no lock kept).
+                if result is not None and result is not False:
+                    self.taken.setdefault(name, started if from_start else now)
                     self.waited[name].append((now - started) * 1000)
                 return result
 
             setattr(owner, attribute, locked)
 
+        # On PostgreSQL the head is locked by the statement that appends (audit.services);
+        # elsewhere, and for the very first entry, by _lock_head.
         probe(audit.services, "_lock_head", "head")
+        probe(audit.services, "_append_if_head_at", "head", from_start=True)
         probe(workflow.numbering, "_increment", "counter")
         db = connections["default"]
         commit, rollback = getattr(db, "_commit"), getattr(db, "_rollback")  # noqa: B009

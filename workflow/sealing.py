@@ -109,7 +109,12 @@ def title(department_name: str, position_name: str) -> str:
 def _post_for(actor: User, department_name: str, position_name: str = "") -> Post | None:
     """The post `actor` acts from: the one the slot was resolved from, else one in the same
     department (a deputy's own post), else their primary post."""
-    posts = list(current_posts().filter(user=actor).select_related("department", "position"))
+    # Three levels of parents with the post: full_name walks them (組織 → 部 → 課 is typical).
+    posts = list(
+        current_posts()
+        .filter(user=actor)
+        .select_related("department__parent__parent__parent", "position")
+    )
 
     def score(post: Post) -> tuple[bool, bool, bool]:
         same_department = post.department.full_name == department_name
@@ -196,7 +201,7 @@ def seal_action(route: Route, slot: Slot, actor: User, action: str) -> None:
     """Write `actor`'s marks and signature for their action on `slot` into the record."""
     if not enabled():
         return
-    document = Document.objects.get(pk=route.document_id)
+    document = route.document  # locked with the route (workflow.locks), as the action left it
     version = ensure_record(document.versions.get(number=route.document_version))
     # Only a blocking approval can decide; a 後閲 after the decision must not decide again.
     decided = action == "approve" and slot.blocking and document.status == Status.DECIDED

@@ -102,3 +102,28 @@ def test_concurrent_appends_keep_one_gapless_chain():
     assert report.valid, report.as_dict()
     prevs = list(AuditEntry.objects.values_list("prev_hash", flat=True))
     assert len({bytes(p) for p in prevs}) == len(prevs)  # no two entries share a predecessor
+
+
+@pytest.mark.django_db
+def test_an_append_whose_head_moved_meanwhile_reads_it_again(monkeypatch):
+    """The append reads the head without a lock and writes only if it is still there; when
+    another append moved it in between, nothing is written and it chains again."""
+    from audit import services
+
+    record("test.first")
+    stale = services._read_head()
+    record("test.second")  # the head moves past what `stale` says
+    reads: list[object] = []
+    real = services._read_head
+
+    def read() -> object:
+        reads.append(None)
+        return stale if len(reads) == 1 else real()
+
+    monkeypatch.setattr(services, "_read_head", read)
+    third = record("test.third")
+    assert len(reads) == 2  # the stale head was refused, the current one used
+    assert third.seq == 3 and third.pk is not None
+    seqs = list(AuditEntry.objects.order_by("seq").values_list("seq", "action"))
+    assert seqs == [(1, "test.first"), (2, "test.second"), (3, "test.third")]
+    assert check().valid
