@@ -146,7 +146,8 @@ def append(entries: list[AuditEntry]) -> list[AuditEntry]:
         _chain(entries, seq, digest)
         insert_rows(AuditEntry, entries)
         with connection.cursor() as cursor:
-            cursor.execute(_head_statements()[1], [entries[-1].seq, entries[-1].hash, HEAD_ID])
+            last = entries[-1]
+            cursor.execute(_head_statements()[1], [last.seq, bytes(last.hash), HEAD_ID])
     return entries
 
 
@@ -171,7 +172,7 @@ def _append_if_head_at(head: tuple[int, bytes], entries: list[AuditEntry]) -> bo
     does both only while the head is still at `head`; False (nothing written) if it moved."""
     _chain(entries, *head)
     fields = _entry_fields()
-    params: list[Any] = [entries[-1].seq, entries[-1].hash, HEAD_ID, head[0]]
+    params: list[Any] = [entries[-1].seq, bytes(entries[-1].hash), HEAD_ID, head[0]]
     params += [f.get_db_prep_save(f.pre_save(e, True), connection) for e in entries for f in fields]
     with connection.cursor() as cursor:
         cursor.execute(_append_statement(len(entries)), params)
