@@ -174,9 +174,7 @@ def _append_if_head_at(head: tuple[int, bytes], entries: list[AuditEntry]) -> bo
     fields = _entry_fields()
     params: list[Any] = [entries[-1].seq, bytes(entries[-1].hash), HEAD_ID, head[0]]
     params += [f.get_db_prep_save(f.pre_save(e, True), connection) for e in entries for f in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(_append_statement(len(entries)), params)
-        ids = sorted(pk for (pk,) in cursor.fetchall())
+    ids = _move_head_and_insert(_append_statement(len(entries)), params)
     if not ids:
         return False
     for entry, pk in zip(entries, ids, strict=True):
@@ -184,6 +182,14 @@ def _append_if_head_at(head: tuple[int, bytes], entries: list[AuditEntry]) -> bo
         entry._state.adding = False  # stored, as Model.from_db leaves an instance
         entry._state.db = connection.alias
     return True
+
+
+def _move_head_and_insert(statement: str, params: list[Any]) -> list[int]:
+    """Run the append statement: the new entries' ids, none if the head had moved. The head's
+    row lock, when it is taken, is taken here and held until the COMMIT."""
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return sorted(pk for (pk,) in cursor.fetchall())
 
 
 @cache

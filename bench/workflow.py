@@ -263,9 +263,9 @@ class Holds:
                 started = time.perf_counter()
                 result = original(*args, **kwargs)
                 now = time.perf_counter()
-                # _increment: None when the counter does not exist yet; _append_if_head_at:
-                # False when the head had moved (nothing written, no lock kept).
-                if result is not None and result is not False:
+                # _increment: None when the counter does not exist yet; _move_head_and_insert:
+                # no ids when the head had moved (nothing written, no lock kept).
+                if result is not None and result != []:
                     self.taken.setdefault(name, started if from_start else now)
                     self.waited[name].append((now - started) * 1000)
                 return result
@@ -275,7 +275,7 @@ class Holds:
         # On PostgreSQL the head is locked by the statement that appends (audit.services);
         # elsewhere, and for the very first entry, by _lock_head.
         probe(audit.services, "_lock_head", "head")
-        probe(audit.services, "_append_if_head_at", "head", from_start=True)
+        probe(audit.services, "_move_head_and_insert", "head", from_start=True)
         probe(workflow.numbering, "_increment", "counter")
         db = connections["default"]
         commit, rollback = getattr(db, "_commit"), getattr(db, "_rollback")  # noqa: B009

@@ -189,13 +189,17 @@ class RouteView(APIView):
         ]
         routes = list(document.routes.all())
         running = next((r for r in routes if r.finished_at is None), None)
-        # What the caller may do on the document as a whole now (workflow.states).
-        actions = states.document_actions(user_of(request), document, running)
+        # What the caller may do on the document as a whole now (workflow.states), and which
+        # stages of the running route they may skip (administrators, skippable stages).
+        user = user_of(request)
+        actions = states.document_actions(user, document, running)
+        skippable = states.skippable_stages(user, running.stages.all()) if running else ()
         return Response(
             {
                 "routes": [route_data(r) for r in routes],
                 "history": history,
                 "actions": sorted(actions),
+                "skippable_stages": sorted(skippable),
             }
         )
 

@@ -148,6 +148,9 @@ def test_only_an_administrator_skips_and_only_a_skippable_stage(demo_org):
     stages = list(route.stages.all())
     assert states.skippable_stages(user("admin"), stages) == {2}
     assert states.skippable_stages(user("sato"), stages) == frozenset()
+    client = APIClient()
+    client.force_authenticate(user("admin"))
+    assert client.get(f"/api/v1/documents/{document.pk}/route").json()["skippable_stages"] == [2]
     with pytest.raises(services.WorkflowError) as refused:
         services.skip_stage(user("admin"), route.pk, 99, "なし")
     assert refused.value.status_code == 404
