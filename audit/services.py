@@ -136,6 +136,11 @@ def append(entries: list[AuditEntry]) -> list[AuditEntry]:
         return entries
     with transaction.atomic(savepoint=False):
         if connection.vendor == "postgresql":
+            # The transaction's deferred foreign-key checks (Django makes every foreign key
+            # DEFERRABLE INITIALLY DEFERRED) run now, before the head is locked, rather than at
+            # the COMMIT while it is held (about 0.1-0.3 ms of an approval's, bench/workflow.py).
+            with connection.cursor() as cursor:
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             while True:
                 head = _read_head()
                 if head is None:
@@ -186,9 +191,16 @@ def _append_if_head_at(head: tuple[int, bytes], entries: list[AuditEntry]) -> bo
 
 def _move_head_and_insert(statement: str, params: list[Any]) -> list[int]:
     """Run the append statement: the new entries' ids, none if the head had moved. The head's
-    row lock, when it is taken, is taken here and held until the COMMIT."""
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
+    row lock, when it is taken, is taken here and held until the COMMIT.
+
+    On psycopg's own cursor, as a prepared statement (server-side binding): Django's cursor binds
+    on the client, so PostgreSQL would plan the statement again each time, and planning it took
+    about 0.4 ms of the time the head is held. It runs in Django's transaction all the same (the
+    same connection); Django's query log does not see it (tests/workflow/test_query_budget.py
+    counts it)."""
+    connection.ensure_connection()
+    with connection.connection.cursor() as cursor:
+        cursor.execute(statement, params, prepare=True)
         return sorted(pk for (pk,) in cursor.fetchall())
 
 

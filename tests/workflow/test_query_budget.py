@@ -13,11 +13,13 @@ fewer, lower it.
 from __future__ import annotations
 
 from typing import Any
+from unittest import mock
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from audit import services as audit_services
 from documents.models import Document, DocumentType
 from documents.services import create_document
 from org.models import User
@@ -27,11 +29,12 @@ from workflow.models import Slot, SlotStatus
 pytestmark = pytest.mark.django_db
 
 
-# The audit entries: on PostgreSQL the head read without a lock, then one statement that moves
-# it and inserts the entries (audit.services.append); elsewhere the head locked, the entries,
-# the head moved.
+# The audit entries, three statements either way: on PostgreSQL the deferred foreign-key checks
+# run, the head read without a lock, then one statement that moves it and inserts the entries
+# (audit.services.append; a prepared statement on psycopg's own cursor, which Django's log does
+# not see: counted here); elsewhere the head locked, the entries, the head moved.
 def audit_statements() -> int:
-    return 2 if connection.vendor == "postgresql" else 3
+    return 3
 
 
 # The route and its document, locked; the route's stages and slots; the slot closed; the stage
@@ -57,12 +60,22 @@ def _statements(name: str, document: Document) -> list[str]:
     slot = Slot.objects.get(
         stage__route__document=document, assignee=user, status=SlotStatus.OPEN
     ).pk
-    with CaptureQueriesContext(connection) as captured:
+    unlogged: list[str] = []
+    append = audit_services._move_head_and_insert
+
+    def counted(statement: str, params: list[Any]) -> list[int]:
+        unlogged.append(statement)
+        return append(statement, params)
+
+    with (
+        CaptureQueriesContext(connection) as captured,
+        mock.patch.object(audit_services, "_move_head_and_insert", counted),
+    ):
         services.approve(user, slot)
     transaction_control = ("SAVEPOINT", "RELEASE SAVEPOINT", "BEGIN", "COMMIT")
     return [
         q["sql"] for q in captured.captured_queries if not q["sql"].startswith(transaction_control)
-    ]
+    ] + unlogged
 
 
 def submitted_notice() -> Document:
