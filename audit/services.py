@@ -136,11 +136,6 @@ def append(entries: list[AuditEntry]) -> list[AuditEntry]:
         return entries
     with transaction.atomic(savepoint=False):
         if connection.vendor == "postgresql":
-            # The transaction's deferred foreign-key checks (Django makes every foreign key
-            # DEFERRABLE INITIALLY DEFERRED) run now, before the head is locked, rather than at
-            # the COMMIT while it is held (about 0.1-0.3 ms of an approval's, bench/workflow.py).
-            with connection.cursor() as cursor:
-                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             while True:
                 head = _read_head()
                 if head is None:
