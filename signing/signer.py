@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import io
 import zlib
 from collections.abc import Iterator
@@ -40,6 +41,7 @@ from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo
 
 from asn1crypto import cms
+from django.core.cache import cache
 from PIL import Image
 from pyhanko.pdf_utils import generic, layout
 from pyhanko.pdf_utils.generic import pdf_name
@@ -97,11 +99,27 @@ def family_name(person: str) -> str:
 
 @lru_cache(maxsize=256)
 def _dated_seal(family: str, day: dt.date, position: str) -> bytes:
-    """The dated seal of a person in a post, rendered once a day per process: drawing it at 4x,
-    downsampling and compressing the PNG takes ~100 ms of CPU on the bench machine, several
-    times the rest of a signature (bench/workflow.py --signed). The same bytes then find their
-    decoded image in :func:`_decode_seal`'s cache too."""
-    return render_seal(family, day, position)
+    """The dated seal of a person in a post, rendered once a day for the whole deployment:
+    drawing it at 4x, downsampling and compressing the PNG takes ~100 ms of CPU on the bench
+    machine, several times the rest of a signature (bench/workflow.py --signed), and every worker
+    process would draw each approver's seal again. So it is kept in Django's cache (Redis in
+    production, shared by every process) for two days, and in this process's memory. The same
+    bytes then find their decoded image in :func:`_decode_seal`'s cache too. A cache that fails
+    only costs the drawing."""
+    key = _seal_key(family, day, position)
+    with contextlib.suppress(Exception):
+        cached = cache.get(key)
+        if isinstance(cached, bytes):
+            return cached
+    png = render_seal(family, day, position)
+    with contextlib.suppress(Exception):
+        cache.set(key, png, timeout=2 * 24 * 3600)
+    return png
+
+
+def _seal_key(family: str, day: dt.date, position: str) -> str:
+    text = f"{family}\0{day.isoformat()}\0{position}"
+    return "seal:" + hashlib.sha256(text.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
