@@ -714,6 +714,8 @@ def main() -> None:
     # action's own transaction, then the listeners that run after its commit. The first document
     # warms up (its decision creates the counter; signed, the approvers' keys are issued).
     settings.SIGN_APPROVALS = args.signed
+    if args.signed:
+        _warm_keys()
     alone = Holds(args.immediate_constraints)
     alone.install()
     counts: dict[str, list[tuple[int, int]]] = {"suzuki": [], "sato": []}
@@ -747,8 +749,6 @@ def main() -> None:
     alone.uninstall()
     timed = mode_docs[sample:]
     bare = _bare_signature(timed[0], runs=7) if args.signed else None
-    if args.signed:
-        _warm_keys()
 
     profile_path = args.profile
 
