@@ -108,6 +108,8 @@ def test_another_route_and_added_people_are_shown_as_submission_will_write_them(
         ({"route": "no-such-route"}, 400, "invalid"),
         ({"add_approvers": ["nobody"]}, 400, "invalid"),
         ({"add_readers": [f"u{i}" for i in range(21)]}, 400, "invalid"),
+        ({"add_approvers": ["tanaka"]}, 422, "own_draft"),  # the drafter: never their own approver
+        ({"add_readers": ["tanaka"]}, 422, "own_draft"),
     ],
 )
 def test_bad_options_are_json_errors(demo_org, query, status, code):

@@ -61,11 +61,14 @@ TEMPLATES: dict[str, tuple[str, list[tuple[str, str, str, Rule]]]] = {
     ),
 }
 
-# priority, name, template, amount from (inclusive), amount below (exclusive)
+# priority, name, template, amount from (inclusive), amount below (exclusive). The three bands
+# cover every amount; the last rule catches documents without one (通知・照会 and the like), so
+# that every document has a route (issue 15).
 RULES = [
     (10, "100万円未満は課長専決", "kacho-senketsu", None, 1_000_000),
     (20, "1,000万円未満は部長専決", "bucho-senketsu", 1_000_000, 10_000_000),
     (30, "1,000万円以上は副市長決裁", "fukushicho-kessai", 10_000_000, None),
+    (90, "金額のない文書（通知・照会など）は課長専決", "kacho-senketsu", None, None),
 ]
 # priority, name, template, document type: whatever the amount
 TYPE_RULES = [(5, "廃棄・移管は総務部長決裁", "haiki-ikan", "disposal")]

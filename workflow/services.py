@@ -65,6 +65,13 @@ def plan(
     readers: Sequence[User] = (),
 ) -> PlannedRoute:
     """The route and people a document would get: the preview, and what submit() writes."""
+    if any(person.pk == document.drafter_id for person in [*approvers, *readers]):
+        # Separation of duties (issue 15): nobody approves, or signs as a reader, their own draft.
+        raise WorkflowError(
+            "own_draft",
+            _("The drafter cannot add themself as an approver or reader of their own draft."),
+            status.HTTP_422_UNPROCESSABLE_ENTITY,
+        )
     if template_code:
         try:
             template = RouteTemplate.objects.get(code=template_code, is_active=True)

@@ -154,3 +154,34 @@ def test_only_an_administrator_skips_and_only_a_skippable_stage(demo_org):
     with pytest.raises(services.WorkflowError) as refused:
         services.skip_stage(user("admin"), route.pk, 99, "なし")
     assert refused.value.status_code == 404
+
+
+def test_a_notice_without_an_amount_has_a_route(demo_org):
+    """Every document has a route: the demo's rules catch documents without an amount."""
+    for code in ("notice", "inquiry"):
+        doc_type = DocumentType.objects.filter(code=code).first()
+        if doc_type is None:
+            continue
+        document = create_document(
+            user("tanaka"),
+            {"title": "通知（金額なし）", "doc_type": doc_type, "retention_years": 1},
+        )
+        route = services.submit(user("tanaka"), document.pk)
+        assert route.template_code == "kacho-senketsu"
+    # An amount still follows the bands.
+    document = draft(50_000_000)
+    assert services.submit(user("tanaka"), document.pk).template_code == "fukushicho-kessai"
+
+
+def test_the_drafter_cannot_add_themself(demo_org):
+    """Separation of duties: the drafter added himself as an approver (issue 15's finding)."""
+    document = draft()
+    client = APIClient()
+    client.force_authenticate(user("tanaka"))
+    refused = client.post(
+        f"/api/v1/documents/{document.pk}/submit", {"add_approvers": ["tanaka"]}, format="json"
+    )
+    assert refused.status_code == 422, refused.content
+    assert refused.json()["error"]["code"] == "own_draft"
+    document.refresh_from_db()
+    assert document.status == "draft" and not Route.objects.filter(document=document).exists()
