@@ -27,10 +27,18 @@ API_PREFIX = "/api/"
 
 
 class ApiError(exceptions.APIException):
-    """An error a service raises with its own code, status and message for the client."""
+    """An error a service raises with its own code, status and message for the client; `extra`
+    goes into the error body beside them (e.g. the tombstone of a disposed record)."""
 
-    def __init__(self, code: str, message: str, status_code: int = status.HTTP_400_BAD_REQUEST):
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        status_code: int = status.HTTP_400_BAD_REQUEST,
+        **extra: Any,
+    ):
         self.status_code = status_code
+        self.extra = extra
         super().__init__(detail=message, code=code)
 
 
@@ -86,7 +94,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         elif isinstance(exc, PermissionDenied):
             code = "permission_denied"
         message = str(detail) if isinstance(detail, str) else _default_message(response.status_code)
-        response.data = error_body(str(code), message)
+        response.data = error_body(str(code), message, **getattr(exc, "extra", {}))
     return response
 
 

@@ -10,10 +10,14 @@ Readers of a document:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils.translation import gettext as _
+from rest_framework import status
 
+from api.errors import ApiError
 from documents.models import Document, DocumentAccess, Secrecy, Status
 from org import roles
 from org.models import User
@@ -109,3 +113,44 @@ def readers_of(documents: Iterable[Document], user_ids: Iterable[int]) -> dict[i
                 readers |= auditor_ids
         result[document.pk] = readers & people.keys()
     return result
+
+
+# --- Disposed means gone ---------------------------------------------------------------------
+
+# A record disposed of (廃棄) or transferred to the archives (移管) keeps its row, but its content
+# is no longer served: only its tombstone, which retention/ keeps (it sits above this module, so it
+# registers how to read one: retention.apps).
+GONE = (Status.DISPOSED, Status.TRANSFERRED)
+TombstoneReader = Callable[[Document], dict[str, Any] | None]
+_tombstone_readers: list[TombstoneReader] = []
+
+
+def read_tombstones_with(reader: TombstoneReader) -> None:
+    if reader not in _tombstone_readers:
+        _tombstone_readers.append(reader)
+
+
+def tombstone(document: Document) -> dict[str, Any] | None:
+    """The tombstone of a disposed or transferred record, as retention keeps it (None if none)."""
+    return next((t for read in _tombstone_readers if (t := read(document))), None)
+
+
+def gone_message(document: Document) -> str:
+    number = document.number or document.pk
+    if document.status == Status.TRANSFERRED:
+        return _(
+            "This record (%(number)s) was transferred to the archives; only its tombstone "
+            "remains here."
+        ) % {"number": number}
+    return _("This record (%(number)s) was disposed of; only its tombstone remains.") % {
+        "number": number
+    }
+
+
+def require_kept(document: Document) -> None:
+    """410 with the tombstone for a disposed or transferred record: its record, originals, page
+    images, verification and evidence package are gone (issue 15)."""
+    if document.status in GONE:
+        raise ApiError(
+            "gone", gone_message(document), status.HTTP_410_GONE, tombstone=tombstone(document)
+        )

@@ -21,7 +21,7 @@ from api.errors import ApiError
 from api.pagination import Pages
 from audit import services as audit
 from documents import describe, downloads, services
-from documents.access import visible_documents
+from documents.access import require_kept, visible_documents
 from documents.models import Attachment, AttachmentKind, Document, DocumentVersion
 from documents.previews import PreviewError, render_page
 from documents.querying import SearchSerializer, search
@@ -168,6 +168,7 @@ class AttachmentDetailView(APIView):
     )
     def get(self, request: Request, document_id: int, attachment_id: int) -> StreamingHttpResponse:
         document = visible_document(request, document_id)
+        require_kept(document)
         attachment = _attachment(document, attachment_id)
         response = downloads.original(attachment, request)
         audit.record(
@@ -194,6 +195,7 @@ class AttachmentsZipView(APIView):
     )
     def get(self, request: Request, document_id: int) -> StreamingHttpResponse:
         document = visible_document(request, document_id)
+        require_kept(document)
         version = _version(document, request)
         attachments = list(version.attachments.order_by("position"))
         name = f"{document.number or document.pk}_添付ファイル.zip"
@@ -216,6 +218,7 @@ class RecordView(APIView):
     )
     def get(self, request: Request, document_id: int) -> StreamingHttpResponse:
         document = visible_document(request, document_id)
+        require_kept(document)
         version = ensure_record(_version(document, request))
         name = f"{document.number or document.pk}_v{version.number}.pdf"
         response = downloads.record_pdf(version.record_sha256, version.record_size, name, request)
@@ -267,6 +270,7 @@ class RecordPageView(APIView):
     )
     def get(self, request: Request, document_id: int, page: int) -> HttpResponse:
         document = visible_document(request, document_id)
+        require_kept(document)
         version = ensure_record(_version(document, request))
         return _page_image(version.record_sha256, page, request)
 
@@ -280,6 +284,7 @@ class AttachmentPageView(APIView):
         self, request: Request, document_id: int, attachment_id: int, page: int
     ) -> HttpResponse:
         document = visible_document(request, document_id)
+        require_kept(document)
         attachment = _attachment(document, attachment_id)
         if attachment.kind != AttachmentKind.PDF:
             raise ApiError(

@@ -23,6 +23,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.errors import ApiError
+from documents.access import require_kept
 from documents.api import visible_document
 from documents.models import DocumentVersion
 from documents.records import ensure_record
@@ -59,6 +60,7 @@ class DocumentVerificationView(APIView):
     )
     def get(self, request: Request, document_id: int) -> Response:
         document = visible_document(request, document_id)
+        require_kept(document)
         number = request.query_params.get("version") or str(document.version)
         if not number.isdigit():
             raise ApiError("invalid", _("version must be a whole number."))

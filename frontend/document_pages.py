@@ -14,9 +14,10 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from documents import describe
+from documents import access, describe
 from documents.access import can_edit
 from documents.models import Disclosure, Document, DocumentType, Retention, Secrecy
 from frontend import drafting, inbox, strings, workspace
@@ -110,6 +111,8 @@ def _route_context(request: HttpRequest, document: Document) -> dict[str, Any]:
 def document(request: HttpRequest, document_id: int) -> HttpResponse:
     """The review workspace: metadata and route beside the record's parts in panes."""
     document = _document(request, document_id)
+    if document.status in access.GONE:
+        return _gone(request, document)
     context = _route_context(request, document)
     record = workspace.record_view(document)
     version = record.version
@@ -172,4 +175,24 @@ def verify(request: HttpRequest) -> HttpResponse:
         request,
         "frontend/verify.html",
         {"config": {"api": reverse("api:verify"), "strings": strings.verification()}},
+    )
+
+
+def _gone(request: HttpRequest, document: Document) -> HttpResponse:
+    """A disposed or transferred record: its tombstone, not its content (410)."""
+    message = access.gone_message(document)
+    stone = access.tombstone(document)
+    if stone:
+        message += " " + _(
+            "Disposal decided as %(request)s by %(person)s; the tombstone keeps every file's "
+            "hash and size."
+        ) % {
+            "request": (stone.get("request") or {}).get("number") or "",
+            "person": (stone.get("decided_by") or {}).get("display_name") or "",
+        }
+    return render(
+        request,
+        "frontend/error.html",
+        {"title": _("This record is gone"), "message": message},
+        status=410,
     )

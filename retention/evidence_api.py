@@ -13,6 +13,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from documents.access import require_kept
 from documents.api import visible_document
 from org.auth import user_of
 
@@ -38,5 +39,6 @@ class EvidencePackageView(APIView):
     )
     def get(self, request: Request, document_id: int) -> StreamingHttpResponse:
         document = visible_document(request, document_id)
+        require_kept(document)
         package = build_package(document, user_of(request), request=request)
         return package.response(request)

@@ -9,9 +9,11 @@ import zipfile
 from datetime import UTC, date, datetime
 
 import pytest
+from django.test import Client
 
 from audit.models import AuditEntry
 from documents.models import Document, Status
+from org.models import User
 from retention.models import (
     DisposalItem,
     DisposalRequest,
@@ -195,7 +197,30 @@ def test_the_full_disposal_through_the_route(decided, clock, django_capture_on_c
     assert [t["number"] for t in tombstones] == [decided.number]
     assert {o["sha256"] for o in tombstones[0]["objects"]} == keys
     assert session("tanaka").get(f"/api/v1/documents/{document.pk}").status_code == 200
-    assert session("tanaka").get(f"/api/v1/documents/{document.pk}/record.pdf").status_code == 404
+    # Disposed means gone (issue 15): its content answers 410 with the tombstone, wherever asked.
+    detail = session("tanaka").get(f"/api/v1/documents/{document.pk}").json()
+    attachment = detail["attachments"][0]["id"]
+    base = f"/api/v1/documents/{document.pk}"
+    for path in (
+        "/record.pdf",
+        f"/attachments/{attachment}",
+        "/attachments.zip",
+        "/record/pages/1",
+        f"/attachments/{attachment}/pages/1",
+        "/verification",
+        "/evidence.zip",
+    ):
+        gone = session("tanaka").get(base + path)
+        assert gone.status_code == 410, (path, gone.status_code)
+        error = gone.json()["error"]
+        assert error["code"] == "gone" and decided.number in error["message"], path
+        assert error["tombstone"]["number"] == decided.number
+        assert error["tombstone"]["decided_by"]["username"] == "takahashi"
+        assert error["tombstone"]["request"]["number"] == request_doc.number
+    browser = Client()
+    browser.force_login(User.objects.get(username="tanaka"))
+    page = browser.get(f"/documents/{document.pk}/")
+    assert page.status_code == 410 and request_doc.number in page.content.decode()
     found = session("tanaka").get("/api/v1/documents", {"status": "disposed"}).json()["results"]
     assert [d["id"] for d in found] == [document.pk]
     assert session("admin").get("/api/v1/retention/expired").json()["results"] == []
