@@ -33,6 +33,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from rest_framework import status
 
+from api.errors import ApiError
 from documents.models import Document
 from documents.services import lock_document
 from workflow.models import Route
@@ -41,10 +42,11 @@ from workflow.models import Route
 _LARGE_DOCUMENT_FIELDS = ("document__body", "document__search_text")
 
 
-class NotFound(Exception):
-    """No such route, task or document (the services answer 404)."""
+class NotFound(ApiError):
+    """No such route or task: 404 for the client."""
 
-    status_code = status.HTTP_404_NOT_FOUND
+    def __init__(self, message: str) -> None:
+        super().__init__("not_found", message, status.HTTP_404_NOT_FOUND)
 
 
 def _locked() -> QuerySet[Route]:

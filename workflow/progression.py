@@ -204,11 +204,6 @@ class RouteRows:
 # --- Moving the route -----------------------------------------------------------------------------
 
 
-def start(rows: RouteRows) -> None:
-    """A submitted route: open its first stages."""
-    advance(rows)
-
-
 def proceed(
     rows: RouteRows, actor: User | None = None, send_back_to: str | int = "drafter"
 ) -> None:
@@ -453,8 +448,3 @@ def _sent_back(rows: RouteRows, stage: RouteStage, target: str | int) -> None:
         [Slot(stage=stage, order=999, kind=SlotKind.REVISE, assignee=document.drafter)]
     )
     open_slot(revise)
-
-
-def resume(rows: RouteRows) -> None:
-    """The drafter resubmitted after a send-back: the stage that sent it back runs again."""
-    open_stage(rows)

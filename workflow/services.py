@@ -179,7 +179,7 @@ def _submit(
     route = _write_route(document, planned)
     version = freeze_version(document)
     history(route, ActionKind.SUBMIT, user, template=route.template_code)
-    progression.start(RouteRows.read(route))
+    progression.advance(RouteRows.read(route))  # the first stages open
     ensure_record(version)
     sealing.seal_submission(route, user)
     return Route.objects.get(pk=route.pk)
@@ -207,7 +207,7 @@ def _resubmit(user: User, route: Route) -> Route:
         revision.slot.save(update_fields=["status", "acted_at", "acted_by", "comment"])
     history(route, ActionKind.RESUBMIT, user)
     # The route continues with the stage that sent it back (progression._sent_back).
-    progression.resume(rows)
+    progression.open_stage(rows)
     ensure_record(version)
     if not version.record_revisions.exists():
         # A revised version has a new record: the drafter seals it as at the first submission.
@@ -223,12 +223,7 @@ def _acting_on(user: User, slot_id: int, transition: str) -> Iterator[tuple[Rout
     """Lock the slot's route, read its rows and check that `user` may take `transition` on the
     slot now. The body runs inside the transaction and progression.action()."""
     with transaction.atomic(), progression.action():
-        try:
-            route = locks.route_of_slot(slot_id)
-        except locks.NotFound:
-            raise WorkflowError(
-                "not_found", _("No such task."), status.HTTP_404_NOT_FOUND
-            ) from None
+        route = locks.route_of_slot(slot_id)
         rows = RouteRows.read(route)
         slot = rows.slot(slot_id)
         if slot is None:  # the route was found through it: only a bug gets here
@@ -369,12 +364,7 @@ def withdraw(user: User, document_id: int, reason: str = "") -> Route:
 def skip_stage(user: User, route_id: int, stage_index: int, reason: str) -> Route:
     """An administrator skips a skippable stage, with a reason."""
     with transaction.atomic(), progression.action():
-        try:
-            route = locks.route(route_id)
-        except locks.NotFound:
-            raise WorkflowError(
-                "not_found", _("No such route."), status.HTTP_404_NOT_FOUND
-            ) from None
+        route = locks.route(route_id)
         rows = RouteRows.read(route)
         stage = rows.stages.get(stage_index)
         if stage is None:

@@ -11,10 +11,10 @@ import pytest
 from django.db import connection
 from django.db.models import Q
 
-from documents.models import Document, DocumentType
-from documents.services import create_document
-from org.models import Department, User
+from documents.models import Document
+from org.models import Department
 from tests.conftest import postgres_only
+from tests.workflow.support import draft, user
 from workflow import services
 from workflow.models import (
     ApproverRule,
@@ -31,20 +31,8 @@ from workflow.models import (
 pytestmark = [postgres_only(), pytest.mark.django_db(transaction=True)]
 
 
-def user(name: str) -> User:
-    return User.objects.get(username=name)
-
-
 def new_document(amount: int = 500_000) -> Document:
-    return create_document(
-        user("tanaka"),
-        {
-            "title": "同時操作の試験",
-            "doc_type": DocumentType.objects.get(code="notice"),
-            "amount": amount,
-            "retention_years": 1,
-        },
-    )
+    return draft(amount, "同時操作の試験")
 
 
 def any_of_template() -> RouteTemplate:

@@ -12,7 +12,7 @@ from viewflow.utils import DEFAULT
 
 from documents.models import Document, DocumentType
 from documents.services import create_document
-from org.models import User
+from tests.workflow.support import draft, user
 from tests.workflow.test_scenarios import template
 from workflow import services, states
 from workflow.models import Route, Slot, SlotStatus, StageMode
@@ -23,22 +23,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _unsigned(settings: Any) -> None:
     settings.SIGN_APPROVALS = False
-
-
-def user(name: str) -> User:
-    return User.objects.get(username=name)
-
-
-def draft(amount: int = 500_000) -> Document:
-    return create_document(
-        user("tanaka"),
-        {
-            "title": "状態の試験",
-            "doc_type": DocumentType.objects.get(code="notice"),
-            "amount": amount,
-            "retention_years": 1,
-        },
-    )
 
 
 def open_slot(document: Document, name: str) -> Slot:
@@ -159,12 +143,13 @@ def test_only_an_administrator_skips_and_only_a_skippable_stage(demo_org):
 def test_a_notice_without_an_amount_has_a_route(demo_org):
     """Every document has a route: the demo's rules catch documents without an amount."""
     for code in ("notice", "inquiry"):
-        doc_type = DocumentType.objects.filter(code=code).first()
-        if doc_type is None:
-            continue
         document = create_document(
             user("tanaka"),
-            {"title": "通知（金額なし）", "doc_type": doc_type, "retention_years": 1},
+            {
+                "title": "通知（金額なし）",
+                "doc_type": DocumentType.objects.get(code=code),
+                "retention_years": 1,
+            },
         )
         route = services.submit(user("tanaka"), document.pk)
         assert route.template_code == "kacho-senketsu"
