@@ -28,18 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-
-def make_pdf(pages: int) -> bytes:
-    from fpdf import FPDF
-
-    pdf = FPDF()
-    pdf.set_font("helvetica", size=11)
-    for i in range(pages):
-        pdf.add_page()
-        pdf.cell(0, 10, f"Decision record - page {i + 1}")
-        pdf.ln()
-        pdf.multi_cell(0, 5, "Lorem ipsum dolor sit amet, consectetur adipiscing elit. " * 30)
-    return bytes(pdf.output())
+from bench.support.pdfs import make_pdf  # noqa: E402 (after the path is set)
 
 
 def timings(fn, runs: int) -> tuple[float, float]:
