@@ -50,7 +50,13 @@ class _Batch:
         self.events: list[WorkflowEvent] = []
 
     def __call__(self) -> None:
-        events = _with_participants(self.events)
+        try:
+            events = _with_participants(self.events)
+        except Exception:
+            # Committed already: tell at least the drafters named in the events rather than fail
+            # the request that made them.
+            logger.exception("workflow events: reading the participants failed")
+            events = list(self.events)
         for listener in list(_listeners):
             try:
                 listener(events)

@@ -75,3 +75,13 @@ def test_an_approval_notifies_in_a_few_queries_after_commit(demo_org) -> None:
     # Documents, users, three of access, the INSERT (in its own BEGIN/COMMIT on PostgreSQL), and
     # who wants e-mail and the mark of what was mailed: not a round of queries per event.
     assert len(after_commit) <= 10, "\n".join(after_commit)
+
+
+def test_a_failing_participant_lookup_still_delivers_to_the_drafter(batches, monkeypatch) -> None:
+    def broken(events: object) -> object:
+        raise ConnectionError("database gone after the commit")
+
+    monkeypatch.setattr(hooks, "_with_participants", broken)
+    with transaction.atomic():
+        _event("after commit")
+    assert batches == [["after commit"]]
