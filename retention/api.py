@@ -288,6 +288,18 @@ class TombstonePageSerializer(serializers.Serializer):
     previous = serializers.URLField(allow_null=True)
 
 
+def tombstone_of(document: Document) -> dict[str, Any] | None:
+    """The tombstone of a disposed or transferred record, as the API shows it: the body of the
+    410 its content answers with (registered with documents.access by retention.apps)."""
+    tombstone = (
+        Tombstone.objects.filter(document=document)
+        .select_related("request", "decided_by", "decided_on_behalf_of")
+        .order_by("-id")
+        .first()
+    )
+    return tombstone_data(tombstone) if tombstone is not None else None
+
+
 def tombstone_data(tombstone: Tombstone) -> dict[str, Any]:
     return {
         "id": tombstone.pk,

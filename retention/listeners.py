@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
 
 from documents.models import Document, Status
 from workflow.events import DocumentDecided, WorkflowEvent
@@ -40,17 +39,3 @@ def _on_decided(document_id: int) -> None:
         execution.carry_out(request)
     except Exception:
         logger.exception("retention: carrying out disposal request %s failed", request.pk)
-
-
-def tombstone_of(document: Document) -> dict[str, Any] | None:
-    """The tombstone of a disposed or transferred record, as the API shows it (410 bodies)."""
-    from .api import tombstone_data
-    from .models import Tombstone
-
-    tombstone = (
-        Tombstone.objects.filter(document=document)
-        .select_related("request", "decided_by", "decided_on_behalf_of")
-        .order_by("-id")
-        .first()
-    )
-    return tombstone_data(tombstone) if tombstone is not None else None
