@@ -52,6 +52,9 @@ SECRET_KEY = env.string("SECRET_KEY", _required, hint="a long random string") or
 )
 ALLOWED_HOSTS = env.strings("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.strings("CSRF_TRUSTED_ORIGINS", [])
+# Where people and outside validators reach this deployment: absolute links in e-mail, the CRL
+# distribution point in certificates. No trailing slash.
+SITE_URL: str = env.string("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
     "daphne",
