@@ -19,6 +19,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from config import db_availability
 from storage import ObjectNotFound, StorageUnavailable
 
 logger = logging.getLogger(__name__)
@@ -67,7 +68,30 @@ def _default_message(status_code: int) -> str:
     return messages.get(status_code, HTTPStatus(status_code).phrase)
 
 
+def database_unavailable_body() -> dict[str, Any]:
+    return error_body(
+        "database_unavailable",
+        _(
+            "The database is busy or unreachable; nothing was saved. "
+            "Try again in a few seconds (see Retry-After)."
+        ),
+    )
+
+
+def database_unavailable_response() -> JsonResponse:
+    response = JsonResponse(database_unavailable_body(), status=503)
+    response["Retry-After"] = str(db_availability.RETRY_AFTER_SECONDS)
+    return response
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, db_availability.database_errors()) and db_availability.is_unavailable(exc):
+        logger.warning("database unavailable: %r", exc)
+        return Response(
+            database_unavailable_body(),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(db_availability.RETRY_AFTER_SECONDS)},
+        )
     if isinstance(exc, StorageUnavailable):
         logger.warning("object store unavailable: %s", exc)
         exc = ApiError(
@@ -123,6 +147,9 @@ class ApiErrorMiddleware:
             exception, Http404 | PermissionDenied
         ):
             return None
+        if db_availability.is_unavailable(exception):
+            logger.warning("database unavailable on %s: %r", request.path, exception)
+            return database_unavailable_response()
         logger.exception("unhandled error on %s", request.path, exc_info=exception)
         return JsonResponse(
             error_body(

@@ -14,6 +14,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from config import db_availability
 from storage import get_store
 
 logger = logging.getLogger(__name__)
@@ -21,9 +22,28 @@ logger = logging.getLogger(__name__)
 CHANNEL_LAYER_TIMEOUT_S = 2.0
 
 
-def _database() -> None:
+def _database() -> dict[str, object] | None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
+    return _pool_stats()
+
+
+def _pool_stats() -> dict[str, object] | None:
+    """How full this process's connection pool is (PostgreSQL only): a pool at its bound with
+    requests waiting is the first sign of a server that needs more processes or connections."""
+    pool = getattr(connection, "pool", None)
+    if pool is None:
+        return None
+    stats = pool.get_stats()
+    return {
+        "pool": {
+            "size": stats.get("pool_size", 0),
+            "available": stats.get("pool_available", 0),
+            "min": stats.get("pool_min", 0),
+            "max": stats.get("pool_max", 0),
+            "waiting": stats.get("requests_waiting", 0),
+        }
+    }
 
 
 def _object_store() -> None:
@@ -43,7 +63,7 @@ def _channel_layer() -> None:
     async_to_sync(_channel_layer_roundtrip)()
 
 
-CHECKS: dict[str, Callable[[], None]] = {
+CHECKS: dict[str, Callable[[], dict[str, object] | None]] = {
     "database": _database,
     "object_store": _object_store,
     "channel_layer": _channel_layer,
@@ -57,13 +77,15 @@ def healthz(request: HttpRequest) -> JsonResponse:
     for name, check in CHECKS.items():
         started = time.perf_counter()
         try:
-            check()
+            details = check()
         except Exception as exc:
             # Details go to the log, not to an unauthenticated caller.
             logger.warning("health check %s failed: %r", name, exc)
             results[name] = {"status": "error", "error": type(exc).__name__}
+            if name == "database" and db_availability.is_unavailable(exc):
+                results[name]["error"] = "unavailable"
         else:
-            results[name] = {"status": "ok"}
+            results[name] = {"status": "ok", **(details or {})}
         results[name]["ms"] = round((time.perf_counter() - started) * 1000, 1)
     healthy = all(r["status"] == "ok" for r in results.values())
     return JsonResponse(

@@ -98,6 +98,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "config.db_availability.DatabaseAvailabilityMiddleware",
     "security.middleware.SessionSecurityMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "audit.context.AuditContextMiddleware",
@@ -133,8 +134,28 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web process read while a management command writes.
     DATABASES["default"].setdefault("OPTIONS", {})["init_command"] = "PRAGMA journal_mode=WAL;"
 else:
-    DATABASES["default"]["CONN_MAX_AGE"] = env.integer("DATABASE_CONN_MAX_AGE", 60, minimum=0)
+    # A bounded pool per process (psycopg_pool through Django): the connections a process holds
+    # never grow with its requests. Under ASGI, persistent connections (CONN_MAX_AGE) were kept
+    # per request context: 20 clients for 15 s left 87 open and PostgreSQL refused the rest.
+    # Django refuses CONN_MAX_AGE with a pool; a request's connection goes back to the pool when
+    # the request ends. Each connection is checked as it leaves the pool (CONN_HEALTH_CHECKS),
+    # so a PostgreSQL restart costs a reconnect, not a failed request.
+    _pool_min = env.integer("DATABASE_POOL_MIN", 2, minimum=0)
+    _pool_max = env.integer("DATABASE_POOL_MAX", 8, minimum=1)
+    if _pool_max < _pool_min:
+        raise ImproperlyConfigured(
+            f"DATABASE_POOL_MAX ({_pool_max}) must not be below DATABASE_POOL_MIN ({_pool_min})"
+        )
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": _pool_min,
+        "max_size": _pool_max,
+        # How long a request waits for a connection before it is answered 503
+        # database_unavailable (config.db_availability): the pool is exhausted or PostgreSQL down.
+        "timeout": env.integer("DATABASE_POOL_TIMEOUT", 5, minimum=1),
+        "max_idle": 300,
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer and cache ---------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import timedelta
 
 from django.contrib import messages
@@ -13,6 +14,7 @@ from django.views.decorators.http import require_http_methods
 
 from api.models import ApiToken, TokenScope
 from api.tokens import create_token, revoke_token
+from config import db_availability
 from documents.querying import SearchSerializer
 from frontend import inbox, strings
 from org.auth import user_of
@@ -93,6 +95,10 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    exc = sys.exc_info()[1]
+    if exc is not None and db_availability.is_unavailable(exc):
+        # Not a bug: the database could not give this request a connection (503, Retry-After).
+        return db_availability.unavailable_response(request)
     return _error(
         request,
         500,
