@@ -12,7 +12,13 @@ from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any, Protocol, runtime_checkable
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
@@ -41,6 +47,53 @@ class ApiError(exceptions.APIException):
         self.status_code = status_code
         self.extra = extra
         super().__init__(detail=message, code=code)
+
+
+class InputRefused(ApiError):
+    """An input no part of the system accepts (api.inputs); `where` names the field or
+    parameter, and 413 is for size."""
+
+    def __init__(
+        self, message: str, *, where: str = "", status_code: int = 400, code: str = ""
+    ) -> None:
+        if not code:
+            too_large = status_code == status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+            code = "too_large" if too_large else "invalid"
+        extra = {"field": where} if where else {}
+        super().__init__(code, message, status_code, **extra)
+
+
+def too_big() -> InputRefused:
+    limit = (settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0) / 1024**2
+    return InputRefused(
+        _(
+            "The request is larger than %(limit)s MB, the limit for data sent without a file; "
+            "send long texts as attachments."
+        )
+        % {"limit": f"{limit:g}"},
+        status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    )
+
+
+def refusal_for(exc: BaseException) -> InputRefused | None:
+    """The API's answer to Django's own refusals of a request's size and shape (raised while a
+    body is read, in the middle of a view or a parser): 413 or 400 instead of a 500."""
+    if isinstance(exc, InputRefused):
+        return exc
+    if isinstance(exc, RequestDataTooBig):
+        return too_big()
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        return InputRefused(
+            _(
+                "The request has too many fields or files (at most %(fields)s fields and "
+                "%(files)s files)."
+            )
+            % {
+                "fields": settings.DATA_UPLOAD_MAX_NUMBER_FIELDS,
+                "files": settings.DATA_UPLOAD_MAX_NUMBER_FILES,
+            }
+        )
+    return None
 
 
 @runtime_checkable
@@ -103,6 +156,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.NotFound()
     elif isinstance(exc, ConvertsToApiError) and not isinstance(exc, exceptions.APIException):
         exc = exc.api_error()
+    elif (refused := refusal_for(exc)) is not None:
+        exc = refused
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # uncaught: ApiErrorMiddleware answers with a JSON 500
@@ -150,6 +205,12 @@ class ApiErrorMiddleware:
         if db_availability.is_unavailable(exception):
             logger.warning("database unavailable on %s: %r", request.path, exception)
             return database_unavailable_response()
+        refused = refusal_for(exception)
+        if refused is not None:
+            return JsonResponse(
+                error_body(str(refused.get_codes()), str(refused.detail), **refused.extra),
+                status=refused.status_code,
+            )
         logger.exception("unhandled error on %s", request.path, exc_info=exception)
         return JsonResponse(
             error_body(

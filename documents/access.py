@@ -58,6 +58,22 @@ def can_view(user: User, document: Document) -> bool:
     return visible_documents(user).filter(pk=document.pk).exists()
 
 
+def related(user: User, documents: Iterable[Document]) -> list[Document]:
+    """Of the documents named beside one the user reads (its correction and the record it
+    corrects, a link, a notice, an audit line), those the user may read; the others are not
+    named at all, not even by id, title or status. Every place that shows a related document
+    asks here, so that reading a document never shows what another one's rules hide."""
+    documents = list(documents)
+    if not documents:
+        return []
+    visible = set(
+        visible_documents(user)
+        .filter(pk__in=[d.pk for d in documents])
+        .values_list("pk", flat=True)
+    )
+    return [d for d in documents if d.pk in visible]
+
+
 def can_edit(user: User, document: Document) -> bool:
     """Only the drafter changes a document, and only while it is not under review or decided."""
     return user.is_active and document.drafter_id == user.pk and document.is_editable

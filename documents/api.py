@@ -65,6 +65,11 @@ def _uploads(request: Request) -> list[Any]:
     return [from_request_file(f) for f in request.FILES.getlist("attachments")]
 
 
+def _detail(request: Request, document: Document) -> dict[str, Any]:
+    """A document as its reader may see it (related documents included only if visible)."""
+    return dict(DocumentDetailSerializer(document, context={"reader": user_of(request)}).data)
+
+
 class DocumentPagination(Pages):
     ordering = ("-created_at", "-id")
 
@@ -111,7 +116,7 @@ class DocumentListView(APIView):
         document = services.create_document(
             user_of(request), fields.validated_data, _uploads(request), passwords, corrects=corrects
         )
-        return Response(DocumentDetailSerializer(document).data, status=status.HTTP_201_CREATED)
+        return Response(_detail(request, document), status=status.HTTP_201_CREATED)
 
 
 class DocumentDetailView(APIView):
@@ -119,7 +124,7 @@ class DocumentDetailView(APIView):
     def get(self, request: Request, document_id: int) -> Response:
         document = visible_document(request, document_id)
         audit.record("document.view", actor=user_of(request), document=document, request=request)
-        return Response(DocumentDetailSerializer(document).data)
+        return Response(_detail(request, document))
 
     @extend_schema(
         request=DocumentFieldsSerializer,
@@ -131,7 +136,7 @@ class DocumentDetailView(APIView):
         fields = DocumentFieldsSerializer(data=request.data, partial=True)
         fields.is_valid(raise_exception=True)
         document = services.update_document(user_of(request), document.pk, fields.validated_data)
-        return Response(DocumentDetailSerializer(document).data)
+        return Response(_detail(request, document))
 
 
 class AttachmentListView(APIView):
@@ -153,7 +158,7 @@ class AttachmentListView(APIView):
             raise ApiError("invalid", _("Send at least one file in 'attachments'."))
         services.add_attachments(user_of(request), document.pk, uploads, passwords)
         document.refresh_from_db()
-        return Response(DocumentDetailSerializer(document).data, status=status.HTTP_201_CREATED)
+        return Response(_detail(request, document), status=status.HTTP_201_CREATED)
 
 
 def _attachment(document: Document, attachment_id: int) -> Attachment:

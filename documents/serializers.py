@@ -1,11 +1,13 @@
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from api.errors import InputRefused
+from api.inputs import parse_json
+from documents.access import related
 from documents.models import (
     Attachment,
     Disclosure,
@@ -16,6 +18,7 @@ from documents.models import (
     Retention,
     Secrecy,
 )
+from org.models import User
 
 MAX_AMOUNT = 10**15  # a quadrillion yen: beyond any budget, below BigIntegerField's range
 
@@ -65,10 +68,13 @@ class CreateDocumentSerializer(serializers.Serializer):
     )
 
     def validate_meta(self, value: str) -> dict[str, Any]:
+        # Depth, number ranges and control characters: the rules of every JSON body (api.inputs).
         try:
-            meta = json.loads(value)
-        except json.JSONDecodeError as exc:
-            raise serializers.ValidationError(_("meta is not valid JSON: %s") % exc.msg) from exc
+            meta = parse_json(value, "meta")
+        except InputRefused as exc:
+            if exc.status_code != 400:
+                raise
+            raise serializers.ValidationError(str(exc.detail)) from None
         if not isinstance(meta, dict):
             raise serializers.ValidationError(_("meta must be a JSON object."))
         return meta
@@ -196,13 +202,24 @@ class DocumentDetailSerializer(DocumentSummarySerializer):
             "corrected_by",
         ]
 
+    def _reader(self) -> User:
+        reader = self.context.get("reader")
+        if not isinstance(reader, User):
+            # Related documents are shown only to a known reader (documents.access.related).
+            raise TypeError("DocumentDetailSerializer needs context={'reader': user}")
+        return reader
+
     def get_corrects(self, document: Document) -> dict[str, Any] | None:
-        """The decided record this document corrects (訂正元)."""
-        return _link(document.corrects) if document.corrects_id and document.corrects else None
+        """The decided record this document corrects (訂正元), if the reader may see it."""
+        if not document.corrects_id or document.corrects is None:
+            return None
+        shown = related(self._reader(), [document.corrects])
+        return _link(shown[0]) if shown else None
 
     def get_corrected_by(self, document: Document) -> list[dict[str, Any]]:
-        """Corrections drafted for this record (訂正), newest last; both sides show the link."""
-        return [_link(c) for c in document.corrections.order_by("created_at", "id")]
+        """Corrections drafted for this record (訂正) that the reader may see, oldest first."""
+        corrections = document.corrections.order_by("created_at", "id")
+        return [_link(c) for c in related(self._reader(), corrections)]
 
     def get_attachments(self, document: Document) -> list[dict[str, Any]]:
         version = document.versions.get(number=document.version)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,12 +19,14 @@ from django.core.files.uploadedfile import TemporaryUploadedFile
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from django.http.multipartparser import MultiPartParser as DjangoMultiPartParser
 from django.http.multipartparser import MultiPartParserError
+from django.utils.http import parse_header_parameters
 from django.utils.translation import gettext as _
 from rest_framework import status
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import DataAndFiles, MultiPartParser
 
 from api.errors import ApiError
+from api.inputs import check_text
 from documents.inspection import Limits, clean_filename
 
 
@@ -132,6 +135,68 @@ class _StrictDjangoParser(DjangoMultiPartParser):
         return clean_filename(html.unescape(file_name))
 
 
+class _PartHeaders:
+    """Reads the request as Django's parser does, and checks each part's header lines on the way.
+
+    Django drops a header line that is not UTF-8 without a word, and with it the part: a file
+    whose name a client encoded otherwise (Shift_JIS, say) vanished and the upload answered 201
+    without it. Here such a part is refused, named by its field and its place in the request.
+    """
+
+    MAX_HEADER_BYTES = 64 * 1024
+
+    def __init__(self, stream: Any, boundary: bytes) -> None:
+        self._stream = stream
+        self._delimiter = b"--" + boundary + b"\r\n"
+        self._buffer = b"\r\n"  # the first delimiter has no line break before it
+        self._in_header = False
+        self._parts = 0
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._stream.read(size)
+        if chunk:
+            self._scan(chunk)
+        return bytes(chunk)
+
+    def _scan(self, chunk: bytes) -> None:
+        buffer = self._buffer + chunk
+        start = 0
+        while True:
+            if self._in_header:
+                end = buffer.find(b"\r\n\r\n", start)
+                if end == -1:
+                    if len(buffer) - start > self.MAX_HEADER_BYTES:
+                        raise ParseError(_("A part of the multipart upload has too long a header."))
+                    self._buffer = buffer[start:]
+                    return
+                self._check(buffer[start:end])
+                self._in_header = False
+                start = end + 4
+                continue
+            found = buffer.find(b"\r\n" + self._delimiter, start)
+            if found == -1:
+                keep = len(self._delimiter) + 2
+                self._buffer = buffer[max(start, len(buffer) - keep) :]
+                return
+            self._parts += 1
+            self._in_header = True
+            start = found + 2 + len(self._delimiter)
+
+    def _check(self, header: bytes) -> None:
+        try:
+            header.decode("utf-8")
+        except UnicodeDecodeError:
+            match = re.search(rb'(?i)\bname="([^"]*)"', header)
+            field = match.group(1).decode("utf-8", "replace") if match else "?"
+            raise ParseError(
+                _(
+                    "Part %(number)d of the upload (field '%(field)s') has a header, such as its "
+                    "file name, that is not UTF-8; rename the file or send the name in UTF-8."
+                )
+                % {"number": self._parts, "field": field}
+            ) from None
+
+
 class StrictMultiPartParser(MultiPartParser):
     """DRF's multipart parser on top of `_StrictDjangoParser`."""
 
@@ -143,9 +208,16 @@ class StrictMultiPartParser(MultiPartParser):
         meta = request.META.copy()
         meta["CONTENT_TYPE"] = media_type
         encoding = context.get("encoding", settings.DEFAULT_CHARSET)
+        boundary = parse_header_parameters(media_type or "")[1].get("boundary", "")
+        if boundary:
+            stream = _PartHeaders(stream, boundary.encode("ascii", "replace"))
         try:
             parser = _StrictDjangoParser(meta, stream, request.upload_handlers, encoding)
             data, files = parser.parse()
         except MultiPartParserError as exc:
             raise ParseError(_("The multipart upload could not be read: %s") % exc) from exc
+        for key, values in data.lists():
+            check_text(key, key)
+            for value in values:
+                check_text(value, key)
         return DataAndFiles(data, files)
