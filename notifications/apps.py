@@ -22,6 +22,10 @@ class NotificationsConfig(AppConfig):
         from api.tokens import tokens_revoked
 
         tokens_revoked.connect(_tokens_revoked, dispatch_uid="notifications.tokens_revoked")
+        # Signing out, the idle timeout and a password change end the session's sockets.
+        from notifications import sessions
+
+        sessions.connect_signals()
 
 
 def _deactivated(sender: object, instance: object, **kwargs: object) -> None:

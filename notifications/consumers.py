@@ -15,7 +15,8 @@ viewing the same document then gets {"type": "presence", "document", "viewers": 
 
 The server closes with a code (after accepting, so that browsers see it):
 4400 bad request (a malformed `since`), 4401 not authenticated (no or bad credentials, a
-deactivated user, a revoked token), 4429 too many connections for this user.
+deactivated user, a revoked token, a browser session signed out, idle or whose password changed:
+notifications.sessions), 4429 too many connections for this user.
 """
 
 from __future__ import annotations
@@ -37,8 +38,9 @@ from api.models import ApiToken, TokenScope
 from documents.access import can_view
 from documents.models import Document
 from notifications import presence, services
+from notifications.sessions import session_group
 from org.models import User
-from security.websocket import session_refusal
+from security.websocket import session_ended, session_refusal, session_tag
 
 logger = logging.getLogger(__name__)
 
@@ -98,12 +100,15 @@ def parse_since(query_string: bytes) -> int | None:
 
 
 @database_sync_to_async
-def _fresh_user(user_id: int, token_id: str | None) -> User | None:
-    """The user as the database has it now; None once deactivated or the token was revoked."""
+def _fresh_user(user_id: int, token_id: str | None, session_key: str | None = None) -> User | None:
+    """The user as the database has it now; None once deactivated, the token revoked, or the
+    browser session ended (signed out, idle, the password changed: security.websocket)."""
     user = User.objects.filter(pk=user_id, is_active=True).first()
     if user is None:
         return None
     if token_id is not None and not ApiToken.objects.filter(pk=token_id).exists():
+        return None
+    if token_id is None and session_ended(user, session_key) is not None:
         return None
     return user
 
@@ -115,6 +120,8 @@ def _document_group(document_id: int) -> str:
 class NotificationConsumer(AsyncWebsocketConsumer):
     user_id: int | None = None
     token_id: str | None = None
+    session_key: str | None = None
+    session_group: str | None = None
     read_only = False
     counted = False
     group: str | None = None
@@ -146,6 +153,10 @@ class NotificationConsumer(AsyncWebsocketConsumer):
         # Join before replaying: an event committed meanwhile is then replayed, pushed, or both;
         # `replayed` drops the duplicates. Pushes wait in the queue until connect returns.
         await self.channel_layer.group_add(self.group, self.channel_name)
+        if self.session_key is not None:
+            # Signing out closes this socket at once (notifications.sessions).
+            self.session_group = session_group(self.session_key)
+            await self.channel_layer.group_add(self.session_group, self.channel_name)
         frames, truncated = ([], False)
         if since is not None:
             frames, truncated = await database_sync_to_async(services.missed)(user, since)
@@ -173,15 +184,19 @@ class NotificationConsumer(AsyncWebsocketConsumer):
         if not user.is_active:
             raise Refused(CLOSE_UNAUTHENTICATED, "this account is deactivated")
         if header is None:
-            refusal = await database_sync_to_async(session_refusal)(user, self.scope.get("session"))
+            session = self.scope.get("session")
+            refusal = await database_sync_to_async(session_refusal)(user, session)
             if refusal is not None:
                 raise Refused(CLOSE_UNAUTHENTICATED, refusal)
+            self.session_key = getattr(session, "session_key", None)
         return user
 
     async def disconnect(self, code: int) -> None:
         await self._stop_viewing()
         if self.group is not None:
             await self.channel_layer.group_discard(self.group, self.channel_name)
+        if self.session_group is not None:
+            await self.channel_layer.group_discard(self.session_group, self.channel_name)
         if self.counted and self.user_id is not None:
             self.counted = False
             await database_sync_to_async(presence.release)(self.user_id)
@@ -219,16 +234,10 @@ class NotificationConsumer(AsyncWebsocketConsumer):
             # or deactivating a user closes this connection at once (credentials_revoked); an
             # expired or deleted token is noticed within CREDENTIALS_TTL, so a burst of a
             # thousand frames costs no query here.
-            if time.monotonic() - self.credentials_checked_at > CREDENTIALS_TTL:
-                if await _fresh_user(self.user_id, self.token_id) is None:
-                    await self.close(
-                        code=CLOSE_UNAUTHENTICATED, reason="credentials no longer valid"
-                    )
-                    return
-                self.credentials_checked_at = time.monotonic()
-            await self._send(frame)
+            if await self._still_valid():
+                await self._send(frame)
             return
-        user = await _fresh_user(self.user_id, self.token_id)
+        user = await _fresh_user(self.user_id, self.token_id, self.session_key)
         if user is None:
             await self.close(code=CLOSE_UNAUTHENTICATED, reason="credentials no longer valid")
             return
@@ -242,10 +251,34 @@ class NotificationConsumer(AsyncWebsocketConsumer):
         if tokens is None or (self.token_id is not None and self.token_id in tokens):
             await self.close(code=CLOSE_UNAUTHENTICATED, reason="credentials no longer valid")
 
+    async def session_ended(self, event: dict[str, Any]) -> None:
+        """This socket's browser session ended (signed out, idle, the password changed)."""
+        if self.session_key is None:
+            return  # a Bearer socket: tokens end by credentials_revoked
+        keep = event.get("except")
+        if keep is not None and keep == session_tag(self.session_key):
+            return
+        reason = event.get("reason")
+        await self.close(
+            code=CLOSE_UNAUTHENTICATED,
+            reason=reason if isinstance(reason, str) else "signed out",
+        )
+
+    async def _still_valid(self) -> bool:
+        """Credentials checked again at most every CREDENTIALS_TTL, also while no event comes
+        (a ping): a session that ended without a signal (deleted, idle) closes its socket."""
+        if time.monotonic() - self.credentials_checked_at <= CREDENTIALS_TTL:
+            return True
+        if await _fresh_user(self.user_id or 0, self.token_id, self.session_key) is None:
+            await self.close(code=CLOSE_UNAUTHENTICATED, reason="credentials no longer valid")
+            return False
+        self.credentials_checked_at = time.monotonic()
+        return True
+
     # --- from the client ----------------------------------------------------------------------
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if self.user_id is None:
+        if self.user_id is None or not await self._still_valid():
             return
         await database_sync_to_async(presence.refresh)(self.user_id)
         if text_data is None or len(text_data) > MAX_MESSAGE_CHARS:
@@ -308,7 +341,7 @@ class NotificationConsumer(AsyncWebsocketConsumer):
         )
 
     async def _may_view(self, document_id: int) -> bool:
-        user = await _fresh_user(self.user_id or 0, self.token_id)
+        user = await _fresh_user(self.user_id or 0, self.token_id, self.session_key)
         if user is None:
             return False
 
@@ -344,7 +377,7 @@ class NotificationConsumer(AsyncWebsocketConsumer):
                 "bad_request", "send {'type': 'read', 'up_to': id} or {'ids': [id, ...]}"
             )
             return
-        user = await _fresh_user(self.user_id or 0, self.token_id)
+        user = await _fresh_user(self.user_id or 0, self.token_id, self.session_key)
         if user is None:
             await self.close(code=CLOSE_UNAUTHENTICATED, reason="credentials no longer valid")
             return

@@ -19,6 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from django.conf import settings as django_settings
+from django.contrib.sessions.backends.db import SessionStore
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.test import Client
@@ -26,7 +29,10 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
 from api.tokens import create_token
+from notifications import consumers
+from org.demo import DEMO_PASSWORD
 from org.models import User
+from tests.notifications.conftest import communicator, connect_ready
 from tests.security import scenario
 from tests.security.scenario import READERS, USERS, Scenario
 
@@ -445,3 +451,108 @@ def test_every_page_as_every_user(world: World) -> None:
                 if response.status_code < 500 and "Content-Security-Policy" not in response:
                     failures.append(f"{where}: no Content-Security-Policy header")
     assert not failures, "\n".join(failures)
+
+
+# --- related documents (issue 17) ----------------------------------------------------------------
+# A document names others: the record it corrects and its corrections. Each is named only to
+# those who may read it; the others must not learn its id, title or status.
+
+
+def test_related_documents_are_named_only_to_their_readers(world: World) -> None:
+    decided = world.scenario.documents["decided"]
+    hidden_title = "HIDDEN secret correction title"
+    suzuki = scenario.session("suzuki")
+    created = suzuki.post(
+        "/api/v1/documents",
+        {
+            "meta": json.dumps(
+                {
+                    "title": hidden_title,
+                    "doc_type": "notice",
+                    "secrecy": "secret",
+                    "corrects": decided,
+                }
+            )
+        },
+        format="multipart",
+    )
+    assert created.status_code == 201, created.content
+    correction = created.json()["id"]
+    assert created.json()["corrects"]["id"] == decided  # suzuki reads the decided record
+    failures: list[str] = []
+    for caller in USERS:
+        client = world.clients[caller]
+        may_read_correction = caller in {"suzuki", "admin"}
+        response = client.get(f"/api/v1/documents/{decided}")
+        if caller not in READERS["decided"]:
+            if response.status_code != 404:
+                failures.append(f"{caller}: the decided record answers {response.status_code}")
+            continue
+        listed = [c["id"] for c in response.json()["corrected_by"]]
+        if may_read_correction != (correction in listed):
+            failures.append(f"{caller}: corrected_by lists {listed}")
+        if hidden_title in response.content.decode() and not may_read_correction:
+            failures.append(f"{caller}: the hidden title shows")
+        answer = client.get(f"/api/v1/documents/{correction}").status_code
+        if answer != (200 if may_read_correction else 404):
+            failures.append(f"{caller}: the correction itself answers {answer}")
+    assert not failures, "\n".join(failures)
+
+
+# --- sockets end with their session (issue 17) --------------------------------------------------
+
+
+def _signed_in(username: str) -> tuple[Client, tuple[bytes, bytes]]:
+    client = Client()
+    response = client.post("/login/", {"username": username, "password": DEMO_PASSWORD})
+    assert response.status_code == 302, response.content
+    cookie = client.cookies[django_settings.SESSION_COOKIE_NAME].value
+    return client, (b"cookie", f"{django_settings.SESSION_COOKIE_NAME}={cookie}".encode())
+
+
+async def _closed(comm: Any) -> dict[str, Any]:
+    while True:
+        message = await comm.receive_output(timeout=5)
+        if message["type"] == "websocket.close":
+            return dict(message)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("how", ["logout", "password", "deactivated", "session deleted"])
+def test_a_socket_ends_with_its_session(demo_org: None, how: str, monkeypatch) -> None:
+    client, header = _signed_in("tanaka")
+    other_client, other_header = _signed_in("tanaka")
+
+    async def run() -> None:
+        comm = communicator(header)
+        await connect_ready(comm)
+        other = communicator(other_header)
+        await connect_ready(other)
+        tanaka = await sync_to_async(User.objects.get)(username="tanaka")
+        if how == "logout":
+            response = await sync_to_async(client.post)("/logout/")
+            assert response.status_code == 302
+        elif how == "password":
+            tanaka.set_password("a new long password 2026")
+            await sync_to_async(tanaka.save)()
+        elif how == "deactivated":
+            tanaka.is_active = False
+            await sync_to_async(tanaka.save)()
+        else:
+            key = header[1].decode().split("=", 1)[1]
+            await sync_to_async(SessionStore(session_key=key).delete)()
+            # Nothing signals a deleted session: the next check of the credentials notices it
+            # (every CREDENTIALS_TTL seconds, on an event or a ping; at once here).
+            monkeypatch.setattr(consumers, "CREDENTIALS_TTL", -1.0)
+            await comm.send_json_to({"type": "ping"})
+        closed = await _closed(comm)
+        assert closed["code"] == 4401, closed
+        if how == "logout":
+            # Only the session that ended: the other one stays open.
+            await other.send_json_to({"type": "ping"})
+            assert (await other.receive_json_from(timeout=5))["type"] == "pong"
+        await other.disconnect()
+        await comm.disconnect()
+
+    async_to_sync(run)()
+    del other_client
