@@ -1,26 +1,32 @@
-"""Step-up: approving and signing need a second factor passed within the last few minutes.
+"""Step-up: every action that signs needs a second factor passed within the last few minutes.
 
-The approval views call `require_recent_second_factor(request)` before they act. Who passes:
+The views of actions that sign (submit, approve, send back, reject, bulk approval, a disposal
+request) call `require_recent_second_factor(request)` before they act. Who passes:
 - a browser session whose last second factor is within MFA_STEP_UP_MINUTES (default 15);
-- a Bearer token that was created in such a session (see security.tokens);
+- a Bearer token whose holder passed one within the same window: when the token was made in
+  such a session, or at a renewal by `POST /api/v1/step-up` (security.tokens, stepup_api);
 - a user with no second factor at all, only while MFA_STEP_UP_REQUIRES_DEVICE is off (the
   default in demo mode, so that the demo users can approve) and no role of theirs requires one.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
+from django_otp.models import Device
 from rest_framework import status
 from rest_framework.request import Request
 
 from api.errors import ApiError
 from api.models import ApiToken
 from org.auth import user_of
-from security import mfa, tokens
+from security import auditing, mfa, tokens
 
 
 class SecondFactorRequired(ApiError):
@@ -59,15 +65,18 @@ def require_recent_second_factor(request: HttpRequest | Request) -> None:
         return
     token = getattr(request, "auth", None)
     if isinstance(token, ApiToken):
-        if tokens.has_assurance(token):
+        if tokens.has_recent_second_factor(token):
             return
         raise SecondFactorRequired(
             _(
-                "This API token cannot approve: it was not created right after two-factor "
-                "authentication. Sign in, confirm your second factor, and create a new token on "
-                "%(url)s."
+                "This API token needs a second factor passed within the last %(minutes)d "
+                "minutes to sign. Send a code from your authenticator app as POST %(url)s "
+                '{"code": "123456"} (or use a security key there), then try again.'
             )
-            % {"url": request.build_absolute_uri(reverse("frontend:tokens"))}
+            % {
+                "minutes": settings.MFA_STEP_UP_MINUTES,
+                "url": request.build_absolute_uri(reverse("api:step-up")),
+            }
         )
     if mfa.is_recent(mfa.second_factor_at(request.session)):
         return
@@ -78,3 +87,22 @@ def require_recent_second_factor(request: HttpRequest | Request) -> None:
         )
         % {"url": verify_url(request), "minutes": settings.MFA_STEP_UP_MINUTES}
     )
+
+
+def renew(request: HttpRequest | Request, device: Device, *, how: str) -> datetime:
+    """The caller passed `device` just now: their session, or the Bearer token they use, may
+    sign for MFA_STEP_UP_MINUTES from now. Returns the moment."""
+    raw: HttpRequest = getattr(request, "_request", request)
+    token = getattr(request, "auth", None)
+    if isinstance(token, ApiToken):
+        moment = timezone.now()
+        tokens.renew(token, moment)
+        auditing.record(
+            "security.second_factor_passed",
+            actor=device.user,
+            request=raw,
+            data={"device": device.persistent_id, "how": how, "token": str(token.pk)},
+        )
+        return moment
+    mfa.mark_verified(raw, device, how=how)
+    return mfa.second_factor_at(raw.session) or timezone.now()

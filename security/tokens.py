@@ -1,11 +1,14 @@
 """API tokens and second factors.
 
 The rule for programs (Bearer tokens), which cannot show a second factor on each request:
-- a token made in a browser session that passed a second factor within the step-up window
-  carries that time (`TokenAssurance`) and counts as a second factor for approvals for its
-  whole life (at most API_TOKEN_TTL_DAYS; revoking it ends it);
-- any other token (made without a recent second factor, or by `issue_token` on the server)
-  cannot approve for a user who has a second factor;
+- a token carries the time its holder last passed a second factor (`TokenAssurance`): the
+  browser session's, when the token was made within the step-up window of one, and then each
+  renewal through `POST /api/v1/step-up` (a code from the authenticator app, or a security key:
+  security.stepup_api);
+- like a session, a token signs (approves, submits) only while that time is within
+  MFA_STEP_UP_MINUTES: a token is no longer a second factor for its whole 90-day life;
+- a token without one (made without a recent second factor, or by `issue_token` on the server)
+  signs for a user who has a second factor only after a renewal;
 - if an administrator requires a second factor for one of the user's roles, only tokens that
   carry one are accepted at all.
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import datetime
 from typing import Any
 
 from django.db.models.signals import post_save
@@ -41,7 +45,26 @@ def handling(request: HttpRequest) -> Iterator[None]:
 
 
 def has_assurance(token: ApiToken) -> bool:
+    """Whether a second factor ever vouched for this token (its creation or a renewal)."""
     return TokenAssurance.objects.filter(token=token).exists()
+
+
+def second_factor_at(token: ApiToken) -> datetime | None:
+    return (
+        TokenAssurance.objects.filter(token=token)
+        .values_list("second_factor_at", flat=True)
+        .first()
+    )
+
+
+def has_recent_second_factor(token: ApiToken) -> bool:
+    """Whether the token's holder passed a second factor within MFA_STEP_UP_MINUTES."""
+    return mfa.is_recent(second_factor_at(token))
+
+
+def renew(token: ApiToken, moment: datetime) -> None:
+    """The token's holder passed a second factor at `moment` (security.stepup.renew)."""
+    TokenAssurance.objects.update_or_create(token=token, defaults={"second_factor_at": moment})
 
 
 def refusal(user: User, token: ApiToken) -> str | None:

@@ -148,6 +148,7 @@ class SubmitView(APIView):
     @extend_schema(request=SubmitSerializer, summary="Submit (or resubmit) a document")
     def post(self, request: Request, document_id: int) -> Response:
         document = visible_document(request, document_id)
+        require_recent_second_factor(request)  # submitting seals the drafter's box: step-up
         form = SubmitSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         route = services.submit(

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from rest_framework.test import APIClient
 
+from audit.models import AuditEntry
 from security.mfa import MFA_AT_SESSION_KEY
 from security.models import RoleMfaPolicy, TokenAssurance
-from tests.security.conftest import browser, confirm, enrol
-from tests.security.scenario import session, submitted
+from tests.security.conftest import browser, code, confirm, enrol
+from tests.security.scenario import _draft, session, submitted
 
 pytestmark = pytest.mark.django_db
 
@@ -98,8 +101,8 @@ def test_the_window_is_configurable(demo_org, settings):
 def test_outside_demo_mode_an_approver_without_a_second_factor_is_told_to_register(
     demo_org, settings
 ):
-    settings.MFA_STEP_UP_REQUIRES_DEVICE = True
     _, task = submitted()
+    settings.MFA_STEP_UP_REQUIRES_DEVICE = True
     refused = approve(browser("suzuki"), task)
     assert refused.status_code == 403
     error = error_of(refused)
@@ -128,7 +131,7 @@ def test_tokens_count_as_a_second_factor_only_when_made_right_after_one(demo_org
     # A token issued on the server (or made without a second factor) cannot approve.
     refused = approve(bearer("suzuki"), task)
     assert refused.status_code == 403
-    assert "/settings/tokens/" in error_of(refused)["message"]
+    assert "/api/v1/step-up" in error_of(refused)["message"]
     # A token made in a session that has just passed the second factor can.
     client = browser("suzuki")
     confirm(client, device)
@@ -151,3 +154,100 @@ def test_reading_never_needs_step_up(demo_org):
     age_second_factor(client, 600)
     assert client.get("/api/v1/tasks").status_code == 200
     assert session("tanaka").get("/api/v1/documents").status_code == 200
+
+
+def age_token(token_client: APIClient, minutes: float) -> None:
+    TokenAssurance.objects.filter(token__user__username="suzuki").update(
+        second_factor_at=timezone.now() - timedelta(minutes=minutes)
+    )
+
+
+def test_a_token_signs_only_within_the_window_and_renews_with_a_code(demo_org, bearer):
+    """Issue 17: a token made right after the second factor approved for its 90-day life."""
+    _, first = submitted("一件目")
+    _, second = submitted("二件目")
+    device = enrol("suzuki")
+    client = browser("suzuki")
+    confirm(client, device)
+    made = client.post("/api/v1/tokens", {"name": "承認アプリ"}, content_type="application/json")
+    program = APIClient()
+    program.credentials(HTTP_AUTHORIZATION=f"Bearer {made.json()['token']}")
+    age_token(program, 16)
+    refused = approve(program, first)
+    assert refused.status_code == 403
+    assert error_of(refused)["code"] == "second_factor_required"
+    # The script renews with a code from the app: a wrong one is refused.
+    wrong = program.post("/api/v1/step-up", {"code": "000000"}, format="json")
+    assert wrong.status_code == 403 and error_of(wrong)["code"] == "wrong_code"
+    renewed = program.post("/api/v1/step-up", {"code": code(device)}, format="json")
+    assert renewed.status_code == 200, renewed.content
+    assert set(renewed.json()) == {"second_factor_at", "valid_until"}
+    assert approve(program, first).status_code == 200
+    # The renewal is in the audit trail, naming the token.
+    entry = AuditEntry.objects.filter(action="security.second_factor_passed").last()
+    assert entry is not None and entry.details["how"] == "code" and "token" in entry.details
+    age_token(program, 16)
+    assert approve(program, second).status_code == 403
+
+
+def test_a_token_without_any_second_factor_renews_and_then_signs(demo_org, bearer):
+    _, task = submitted()
+    device = enrol("suzuki")
+    program = bearer("suzuki")  # issue_token on the server: no second factor behind it
+    assert approve(program, task).status_code == 403
+    assert program.post("/api/v1/step-up", {"code": code(device)}, format="json").status_code == 200
+    assert approve(program, task).status_code == 200
+
+
+def test_step_up_without_a_device_says_to_register_one(demo_org, bearer):
+    response = bearer("suzuki").post("/api/v1/step-up", {"code": "123456"}, format="json")
+    assert response.status_code == 409 and error_of(response)["code"] == "no_second_factor"
+
+
+def test_a_session_renews_through_the_same_endpoint(demo_org):
+    _, task = submitted()
+    device = enrol("suzuki")
+    client = browser("suzuki")
+    confirm(client, device)
+    age_second_factor(client, 30)
+    assert approve(client, task).status_code == 403
+    renewed = client.post(
+        "/api/v1/step-up", {"code": code(device)}, content_type="application/json"
+    )
+    assert renewed.status_code == 200
+    assert approve(client, task).status_code == 200
+
+
+def test_submitting_signs_and_so_needs_step_up(demo_org):
+    """Issue 17: POST /documents/{id}/submit seals the drafter's box and asked for nothing."""
+    document, _ = _draft("提出には二要素")
+    device = enrol("tanaka")
+    client = browser("tanaka")
+    confirm(client, device)
+    age_second_factor(client, 16)
+    refused = client.post(
+        f"/api/v1/documents/{document}/submit", {}, content_type="application/json"
+    )
+    assert refused.status_code == 403
+    assert error_of(refused)["code"] == "second_factor_required"
+    confirm(client, device)
+    done = client.post(f"/api/v1/documents/{document}/submit", {}, content_type="application/json")
+    assert done.status_code == 200, done.content
+
+
+def test_a_security_key_step_up_without_a_challenge_is_refused(demo_org, bearer):
+    enrol("suzuki")
+    program = bearer("suzuki")
+    answer = program.post("/api/v1/step-up/security-key", {"id": "x"}, format="json")
+    assert answer.status_code == 409 and error_of(answer)["code"] == "no_challenge"
+    options = program.get("/api/v1/step-up/security-key")
+    assert options.status_code == 200 and options.json()["challenge"]
+    # A forged assertion after a real challenge: refused, and the challenge is spent.
+    forged = program.post(
+        "/api/v1/step-up/security-key",
+        {"id": "AAAA", "rawId": "AAAA", "type": "public-key", "response": {}},
+        format="json",
+    )
+    assert forged.status_code == 403 and error_of(forged)["code"] == "key_refused"
+    again = program.post("/api/v1/step-up/security-key", {"id": "x"}, format="json")
+    assert again.status_code == 409
