@@ -15,6 +15,8 @@ class NotificationType(models.TextChoices):
     TASK_ASSIGNED = "task.assigned", _("Task assigned")
     TASK_CANCELLED = "task.cancelled", _("Task cancelled")
     TASK_COMPLETED = "task.completed", _("Task completed")
+    TASK_MOVED = "task.moved", _("Task moved to someone else")
+    QUESTION_ANSWERED = "question.answered", _("Question answered")
     POST_REVIEW_ASSIGNED = "post_review.assigned", _("Post-review assigned")
     DOCUMENT_SENT_BACK = "document.sent_back", _("Document sent back")
     DOCUMENT_DECIDED = "document.decided", _("Document decided")

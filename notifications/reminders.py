@@ -12,12 +12,12 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from notifications import services
 from notifications.models import ReminderSent
-from org.models import Post, User
-from org.services import current_posts
+from org.services import superior_of
 from workflow.models import BLOCKING_KINDS, Slot, SlotStatus
 
 logger = logging.getLogger(__name__)
@@ -33,37 +33,6 @@ class ReminderRun:
     no_superior: int = 0
 
 
-def _post_of(user: User, department_name: str) -> Post | None:
-    """The post a slot was resolved from (by its department), else the user's primary post."""
-    posts = list(current_posts().filter(user=user).select_related("department", "position"))
-    for post in posts:
-        if department_name and post.department.full_name == department_name:
-            return post
-    return next((p for p in posts if p.is_primary), posts[0] if posts else None)
-
-
-def superior_of(user: User, department_name: str = "") -> User | None:
-    """The holder of the highest-ranked position above the user's in the same department, or
-    else in its parent department; None if there is nobody."""
-    post = _post_of(user, department_name)
-    if post is None:
-        return None
-    for department in (post.department, post.department.parent):
-        if department is None:
-            continue
-        above = (
-            current_posts()
-            .filter(department=department, position__rank__gt=post.position.rank)
-            .exclude(user=user)
-            .select_related("user")
-            .order_by("-position__rank", "user__username")
-            .first()
-        )
-        if above is not None:
-            return above.user
-    return None
-
-
 def _claim(slot_id: int, level: int) -> bool:
     _, created = ReminderSent.objects.get_or_create(slot_id=slot_id, level=level)
     return created
@@ -73,15 +42,19 @@ def send_due_reminders(now: datetime | None = None) -> ReminderRun:
     now = now or timezone.now()
     remind_before = now - timedelta(hours=settings.REMINDER_AFTER_HOURS)
     escalate_before = now - timedelta(hours=settings.ESCALATE_AFTER_HOURS)
+    # The clock runs from the opening, moved on by the time a question (質疑) was open, and
+    # stops while one is (workflow.questions).
     slots = list(
-        Slot.objects.filter(
+        Slot.objects.annotate(clock=Coalesce("clock_from", "opened_at"))
+        .filter(
             status=SlotStatus.OPEN,
             kind__in=REMINDED_KINDS,
-            opened_at__isnull=False,
-            opened_at__lte=remind_before,
+            clock__isnull=False,
+            clock__lte=remind_before,
         )
+        .exclude(questions__answer_slot__status=SlotStatus.OPEN)
         .select_related("stage__route", "assignee")
-        .order_by("opened_at", "pk")
+        .order_by("clock", "pk")
     )
     done = set(
         ReminderSent.objects.filter(slot_id__in=[s.pk for s in slots]).values_list(
@@ -90,7 +63,7 @@ def send_due_reminders(now: datetime | None = None) -> ReminderRun:
     )
     run = ReminderRun()
     for slot in slots:
-        opened_at = slot.opened_at
+        opened_at = slot.clock_from or slot.opened_at
         if opened_at is None:  # filtered out above; for the type checker
             continue
         hours = int((now - opened_at).total_seconds() // 3600)

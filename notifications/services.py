@@ -374,6 +374,8 @@ EMAIL_TEXTS: dict[str, tuple[str, str]] = {
     "task.assigned": ("決裁依頼", "決裁の依頼が届いています。"),
     "post_review.assigned": ("後閲依頼", "後閲の依頼が届いています。"),
     "task.cancelled": ("依頼取消", "決裁の依頼が取り消されました。"),
+    "task.moved": ("依頼移管", "あなたへの決裁の依頼は、他の方に移りました。"),
+    "question.answered": ("質疑回答", "質疑に回答がありました。"),
     "document.sent_back": ("差戻し", "文書が差し戻されました。"),
     "document.decided": ("決裁完了", "文書が決裁されました。"),
     "document.rejected": ("却下", "文書が却下されました。"),

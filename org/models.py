@@ -140,6 +140,17 @@ class Post(models.Model):
     )
     starts_on = models.DateField(_("starts on"), null=True, blank=True)
     ends_on = models.DateField(_("ends on"), null=True, blank=True)
+    # 引継ぎ: after the post ends, its holder may still act on the tasks that moved to the new
+    # holder until this date.
+    handover_until = models.DateField(
+        _("handover until"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "After the post ends, its holder may still act on the tasks that moved to the new "
+            "holder until this date."
+        ),
+    )
 
     class Meta:
         verbose_name = _("post")
@@ -160,6 +171,11 @@ class Post(models.Model):
             ),
             models.CheckConstraint(
                 condition=~Q(deputy=models.F("user")), name="post_deputy_not_holder"
+            ),
+            models.CheckConstraint(
+                condition=Q(handover_until__isnull=True)
+                | Q(ends_on__isnull=False, handover_until__gte=models.F("ends_on")),
+                name="post_handover_after_end",
             ),
         ]
 

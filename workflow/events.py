@@ -54,6 +54,32 @@ class TaskCancelled(WorkflowEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class TaskMoved(WorkflowEvent):
+    """An open task left its assignee (reassignment, 人事異動, absence): they hear where it went.
+    The new assignee gets a TaskAssigned."""
+
+    type: ClassVar[str] = "task.moved"
+    slot_id: int
+    to: str
+    reason: str
+
+    def payload(self) -> dict[str, Any]:
+        return {"assignee": self.to, "reason": self.reason}
+
+
+@dataclass(frozen=True, kw_only=True)
+class QuestionAnswered(WorkflowEvent):
+    """質疑: the person asked answered; the approver who asked hears of it."""
+
+    type: ClassVar[str] = "question.answered"
+    slot_id: int
+    question_id: int
+
+    def payload(self) -> dict[str, Any]:
+        return {"question": self.question_id}
+
+
+@dataclass(frozen=True, kw_only=True)
 class TaskCompleted(WorkflowEvent):
     """Someone approved, agreed, read or reviewed: the drafter hears of it."""
 

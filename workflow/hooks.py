@@ -14,6 +14,7 @@ from dataclasses import replace
 from django.db import transaction
 
 from documents.models import Document, DocumentAccess
+from org.models import User
 from workflow.events import (
     CommentAdded,
     DocumentDecided,
@@ -21,12 +22,14 @@ from workflow.events import (
     DocumentSentBack,
     DocumentWithdrawn,
     PostReviewAssigned,
+    QuestionAnswered,
     TaskAssigned,
     TaskCancelled,
     TaskCompleted,
+    TaskMoved,
     WorkflowEvent,
 )
-from workflow.models import Annotation, Slot, SlotKind
+from workflow.models import Annotation, Question, Slot, SlotKind
 
 logger = logging.getLogger(__name__)
 
@@ -125,6 +128,31 @@ def task_cancelled(slot: Slot) -> None:
             document_id=slot.stage.route.document_id,
             slot_id=slot.pk,
             user_ids=(slot.assignee_id,),
+        )
+    )
+
+
+def task_moved(slot: Slot, old: User) -> None:
+    """An open task moved from `old` to its new assignee: both are told."""
+    task_assigned(slot)
+    _emit(
+        TaskMoved(
+            document_id=slot.stage.route.document_id,
+            slot_id=slot.pk,
+            user_ids=(old.pk,),
+            to=str(slot.assignee),
+            reason=slot.stage.name,
+        )
+    )
+
+
+def question_answered(question: Question) -> None:
+    _emit(
+        QuestionAnswered(
+            document_id=question.slot.stage.route.document_id,
+            slot_id=question.slot_id,
+            user_ids=(question.asked_by_id,),
+            question_id=question.pk,
         )
     )
 

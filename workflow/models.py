@@ -34,6 +34,13 @@ class StageRole(models.TextChoices):
     CIRCULATE = "circulate", _("Circulation")
 
 
+class AfterSendBack(models.TextChoices):
+    """What a route does when the drafter resubmits after a send-back to them."""
+
+    RESTART = "restart", _("Start again from the first stage")
+    RESUME = "resume", _("Resume at the stage that sent it back")
+
+
 class RouteTemplate(models.Model):
     code = models.SlugField(_("code"), max_length=64, unique=True)
     name = models.CharField(_("name"), max_length=100)
@@ -41,6 +48,16 @@ class RouteTemplate(models.Model):
     is_active = models.BooleanField(_("active"), default=True)
     # Bumped on every change (workflow.templates.touch); routes record the version they used.
     version = models.PositiveIntegerField(_("version"), default=1)
+    after_send_back = models.CharField(
+        _("after a send-back to the drafter"),
+        max_length=16,
+        choices=AfterSendBack.choices,
+        default=AfterSendBack.RESTART,
+        help_text=_(
+            "Restart: everyone approves the revised version again (the default). Resume: the "
+            "stages approved before keep their approval of the earlier version."
+        ),
+    )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
@@ -66,6 +83,12 @@ class StageTemplate(models.Model):
     )
     quorum = models.PositiveSmallIntegerField(_("quorum"), null=True, blank=True)
     skippable = models.BooleanField(_("may be skipped"), default=False)
+    # Separation of duties: a person holds one blocking slot per route, unless this is set.
+    same_person_again = models.BooleanField(
+        _("may name someone who acts at another stage too"),
+        default=False,
+        help_text=_("Normally a person approves once per route; tick to allow it here."),
+    )
     # Conditions: the stage is part of the route only for these documents (empty = always).
     doc_types = models.ManyToManyField(
         "documents.DocumentType", blank=True, verbose_name=_("document types")
@@ -179,6 +202,32 @@ class RouteSelectionRule(models.Model):
         return self.name
 
 
+class RouteException(models.Model):
+    """A route the drafter may choose although its decider ranks below the rule's (例外)."""
+
+    rule = models.ForeignKey(
+        RouteSelectionRule,
+        verbose_name=_("rule"),
+        on_delete=models.CASCADE,
+        related_name="exceptions",
+    )
+    template = models.ForeignKey(
+        RouteTemplate, verbose_name=_("route allowed"), on_delete=models.PROTECT
+    )
+    reason = models.CharField(_("reason"), max_length=300)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("route exception")
+        verbose_name_plural = _("route exceptions")
+        constraints = [
+            models.UniqueConstraint(fields=["rule", "template"], name="route_exception_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule}: {self.template}"
+
+
 # --- The resolved route of one submission ---------------------------------------------------------
 
 
@@ -197,6 +246,17 @@ class Route(models.Model):
     document_version = models.PositiveIntegerField()
     template_code = models.CharField(max_length=64, blank=True)
     template_version = models.PositiveIntegerField(null=True, blank=True)
+    # What the 専決規程 asked for, kept beside what was used (workflow.authority).
+    rule_name = models.CharField(max_length=100, blank=True)
+    rule_template_code = models.CharField(max_length=64, blank=True)
+    rule_template_name = models.CharField(max_length=100, blank=True)
+    template_name = models.CharField(max_length=100, blank=True)
+    # "" (the rules' route), "higher" (the drafter chose a higher decider) or "exception".
+    deviation = models.CharField(max_length=16, blank=True)
+    deviation_reason = models.CharField(max_length=300, blank=True)
+    after_send_back = models.CharField(
+        max_length=16, choices=AfterSendBack.choices, default=AfterSendBack.RESTART
+    )
     status = models.CharField(
         max_length=16, choices=RouteStatus.choices, default=RouteStatus.IN_PROGRESS
     )
@@ -268,6 +328,7 @@ class SlotKind(models.TextChoices):
     CIRCULATE = "circulate", _("Circulate")
     REVISE = "revise", _("Revise")
     POST_REVIEW = "post_review", _("Post-review")
+    ANSWER = "answer", _("Answer a question")
 
 
 # The kinds of slot a stage waits for. Circulation (供覧) and post-review (後閲) never block the
@@ -284,6 +345,7 @@ class SlotStatus(models.TextChoices):
     READ = "read", _("Read")
     CANCELLED = "cancelled", _("Cancelled")
     SKIPPED = "skipped", _("Skipped")
+    ANSWERED = "answered", _("Answered")
 
 
 class Slot(models.Model):
@@ -300,9 +362,25 @@ class Slot(models.Model):
     on_behalf_of = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    # The post (position and department) the slot was resolved from, for the record and seal.
+    # The post (職) the slot names: its holder when the slot opens acts (workflow.personnel),
+    # and signs with the post's key. Empty for a named person or group member without a post.
+    post_department = models.ForeignKey(
+        "org.Department", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    post_position = models.ForeignKey(
+        "org.Position", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # Names of the post as they were at resolution, for the record and seal.
     position_name = models.CharField(max_length=100, blank=True)
     department_name = models.CharField(max_length=200, blank=True)
+    # Who had the task before it moved (reassignment, 人事異動, absence), and until when they
+    # may still act on it (a handover period); after that they are told it moved (409).
+    previous_assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    handover_until = models.DateField(null=True, blank=True)
+    # The reminder clock: from the opening, moved on by the time a question (質疑) was open.
+    clock_from = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=SlotStatus.choices, default=SlotStatus.WAITING)
     added_by_drafter = models.BooleanField(default=False)
     opened_at = models.DateTimeField(null=True, blank=True)
@@ -337,6 +415,10 @@ class ActionKind(models.TextChoices):
     SKIP = "skip", _("Stage skipped")
     POST_REVIEW = "post_review", _("Post-reviewed")
     RESUBMIT = "resubmit", _("Resubmitted")
+    REASSIGN = "reassign", _("Reassigned")
+    PASS_OVER = "pass_over", _("Passed over")
+    ASK = "ask", _("Asked a question")
+    ANSWER = "answer", _("Answered a question")
 
 
 class HistoryEntry(models.Model):
@@ -364,6 +446,30 @@ class HistoryEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.document_id} {self.action} by {self.actor_id}"
+
+
+class Question(models.Model):
+    """質疑: an approver asks the drafter or an earlier approver without sending the document
+    back. The approver keeps the task; the person asked gets a task to answer (`answer_slot`)."""
+
+    slot = models.ForeignKey(Slot, on_delete=models.CASCADE, related_name="questions")
+    answer_slot = models.OneToOneField(Slot, on_delete=models.CASCADE, related_name="question")
+    asked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    asked_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    text = models.TextField()
+    answer = models.TextField(blank=True)
+    asked_at = models.DateTimeField(auto_now_add=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["slot", "asked_at", "id"]
+
+    def __str__(self) -> str:
+        return f"question {self.pk} on slot {self.slot_id}"
 
 
 class NumberCounter(models.Model):

@@ -29,11 +29,14 @@ from audit import services as audit
 from config.db import insert_rows
 from documents.models import AccessReason, DocumentAccess
 from org.models import User
+from org.services import handover_until, holder_and_absence
 from workflow import hooks
 from workflow.models import (
     BLOCKING_KINDS,
     ActionKind,
+    AfterSendBack,
     HistoryEntry,
+    Question,
     Route,
     RouteStage,
     Slot,
@@ -258,7 +261,7 @@ def advance(rows: RouteRows, actor: User | None = None) -> None:
         if stage.mode == StageMode.CIRCULATION:
             for slot in rows.slots[stage.index]:
                 if slot.status == SlotStatus.WAITING:
-                    open_slot(slot)
+                    open_slot(slot, rows)
             StageFlow(stage).complete()
             stage.save(update_fields=["status"])
             continue
@@ -282,25 +285,118 @@ def open_stage(rows: RouteRows) -> list[Slot]:
     if stage.mode == StageMode.SEQUENTIAL:
         waiting = waiting[:1]
     for slot in waiting:
-        open_slot(slot)
+        open_slot(slot, rows)
     return waiting
 
 
-def open_slot(slot: Slot) -> None:
-    """Open a slot; 代決 is decided now, so an absence that began after submission counts."""
+def open_slot(slot: Slot, rows: RouteRows | None = None) -> None:
+    """Open a slot. Who acts is settled now, not at submission: the holder of the slot's post
+    today (人事異動), and a deputy if that person is absent (代決), passing over the drafter and
+    anyone who already approved on this route (separation of duties)."""
     if slot.blocking and slot.on_behalf_of_id is None:
-        planned = apply_deputy(PlannedSlot(slot.assignee))
-        if planned.on_behalf_of is not None:
-            slot.on_behalf_of = planned.on_behalf_of
-            slot.assignee = planned.user
-            DocumentAccess.objects.get_or_create(
-                document_id=slot.stage.route.document_id,
-                user=planned.user,
-                reason=AccessReason.DEPUTY,
-            )
+        absent = _follow_post(slot)
+        excluded = {slot.stage.route.document.drafter_id}
+        if rows is not None:
+            excluded |= approvers_elsewhere(rows, slot)
+        if absent is not False or slot.assignee_id in excluded:
+            _deputise(slot, excluded)
     SlotFlow(slot).open()
-    slot.save(update_fields=["status", "opened_at", "assignee", "on_behalf_of"])
+    slot.save(
+        update_fields=[
+            "status",
+            "opened_at",
+            "assignee",
+            "on_behalf_of",
+            "previous_assignee",
+            "handover_until",
+        ]
+    )
     hooks.task_assigned(slot)
+
+
+def _follow_post(slot: Slot) -> bool | None:
+    """The slot names a post: its holder today acts, whoever held it at submission. Whether
+    that person is absent (None: not known, the slot names no post or the post is vacant)."""
+    if slot.post_department_id is None or slot.post_position_id is None:
+        return None
+    holder, absent = holder_and_absence(slot.post_department_id, slot.post_position_id)
+    if holder is None:
+        return None  # vacant: the person named at submission keeps it (the route designer warns)
+    if holder.pk != slot.assignee_id:
+        move(slot, holder, reason=POST_HOLDER_CHANGED, actor=holder)
+    return absent
+
+
+def _deputise(slot: Slot, excluded: set[int]) -> None:
+    route = slot.stage.route
+    planned, note = apply_deputy(
+        PlannedSlot(slot.assignee), excluded=excluded, drafter_id=route.document.drafter_id
+    )
+    if planned.on_behalf_of is not None:
+        slot.on_behalf_of = planned.on_behalf_of
+        slot.assignee = planned.user
+        DocumentAccess.objects.get_or_create(
+            document_id=route.document_id, user=planned.user, reason=AccessReason.DEPUTY
+        )
+    if note:
+        history(route, ActionKind.PASS_OVER, slot.assignee, slot=slot, comment=note)
+
+
+def approvers_elsewhere(rows: RouteRows, slot: Slot) -> set[int]:
+    """Who approved (or agreed) on this route at another stage, this round of each stage."""
+    people: set[int] = set()
+    for stage in rows.stages.values():
+        if stage.index == slot.stage.index:
+            continue
+        for other in _this_round(stage, rows.slots[stage.index]):
+            if other.status == SlotStatus.APPROVED and other.acted_by_id is not None:
+                people.add(other.acted_by_id)
+    return people
+
+
+POST_HOLDER_CHANGED = "post_holder_changed"
+ABSENT = "absent"
+REASSIGNED = "reassigned"
+
+
+def move(
+    slot: Slot,
+    to: User,
+    *,
+    reason: str,
+    actor: User,
+    comment: str = "",
+    on_behalf_of: User | None = None,
+) -> None:
+    """Give the slot to another person (saved by the caller): a history entry and the audit
+    trail say who moved it and why; both people are told after the commit (hooks)."""
+    old = slot.assignee
+    route = slot.stage.route
+    slot.previous_assignee = old
+    slot.handover_until = (
+        handover_until(old, slot.post_department_id, slot.post_position_id)
+        if reason == POST_HOLDER_CHANGED and slot.post_department_id and slot.post_position_id
+        else None
+    )
+    slot.assignee = to
+    if on_behalf_of is not None:
+        slot.on_behalf_of = on_behalf_of
+    DocumentAccess.objects.get_or_create(
+        document_id=route.document_id, user=to, reason=AccessReason.PARTICIPANT
+    )
+    history(
+        route,
+        ActionKind.REASSIGN,
+        actor,
+        slot=slot,
+        comment=comment,
+        reason=reason,
+        previous={"username": old.username, "name": str(old)},
+        assignee={"username": to.username, "name": str(to)},
+        handover_until=slot.handover_until.isoformat() if slot.handover_until else None,
+    )
+    if slot.status == SlotStatus.OPEN:
+        hooks.task_moved(slot, old)
 
 
 def _close_leftovers(stage: RouteStage, result: str, slots: list[Slot]) -> None:
@@ -367,6 +463,23 @@ def _last_actor(rows: RouteRows) -> User:
     return last.acted_by or rows.route.document.drafter
 
 
+def cancel_slot(slot: Slot) -> None:
+    SlotFlow(slot).cancel()
+    slot.save(update_fields=["status"])
+    hooks.task_cancelled(slot)
+
+
+def close_questions(rows: RouteRows, slot: Slot) -> None:
+    """The approver acted: questions (質疑) still open on their task are no longer needed."""
+    for other in rows.slots[slot.stage.index]:
+        if (
+            other.kind == SlotKind.ANSWER
+            and other.status == SlotStatus.OPEN
+            and Question.objects.filter(answer_slot=other, slot=slot).exists()
+        ):
+            cancel_slot(other)
+
+
 def cancel_open_tasks(rows: RouteRows) -> None:
     """The route ends without a decision (rejected, withdrawn): open tasks are cancelled (a
     post-review stays: the deputy's decision it reviews stands), waiting ones with them."""
@@ -421,6 +534,8 @@ def rerun_from(rows: RouteRows, from_index: int) -> None:
                     round=stage.round,
                     kind=old.kind,
                     assignee_id=person,
+                    post_department_id=old.post_department_id,
+                    post_position_id=old.post_position_id,
                     position_name=old.position_name,
                     department_name=old.department_name,
                     added_by_drafter=old.added_by_drafter,
@@ -428,6 +543,10 @@ def rerun_from(rows: RouteRows, from_index: int) -> None:
             )
     if new:
         rows.create(new)
+
+
+def first_blocking(rows: RouteRows) -> int:
+    return min(i for i, stage in rows.stages.items() if stage.blocking)
 
 
 def _sent_back(rows: RouteRows, stage: RouteStage, target: str | int) -> None:
@@ -438,8 +557,10 @@ def _sent_back(rows: RouteRows, stage: RouteStage, target: str | int) -> None:
         route.save(update_fields=["current_stage"])
         open_stage(rows)
         return
-    # To the drafter: the route waits for the revised version, then continues from this stage.
-    rerun_from(rows, stage.index)
+    # To the drafter: the route waits for the revised version, then starts again from the first
+    # stage (the default) or continues from this one (RouteTemplate.after_send_back).
+    restart = route.after_send_back == AfterSendBack.RESTART
+    rerun_from(rows, first_blocking(rows) if restart else stage.index)
     document = route.document
     DocumentFlow(document, route).send_back()
     route.save(update_fields=["status"])
@@ -447,4 +568,4 @@ def _sent_back(rows: RouteRows, stage: RouteStage, target: str | int) -> None:
     (revise,) = rows.create(
         [Slot(stage=stage, order=999, kind=SlotKind.REVISE, assignee=document.drafter)]
     )
-    open_slot(revise)
+    open_slot(revise, rows)

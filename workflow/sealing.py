@@ -33,6 +33,7 @@ from org.services import current_posts
 from security.assurance import authentication
 from signing.markup import Mark, MarkupFailed
 from signing.pki import KeyRevoked, PKIError
+from signing.positions import position_key_id
 from signing.signer import Box, SigningFailed
 from signing.tsa import TimestampUnavailable
 from workflow import marks, progression
@@ -137,6 +138,26 @@ def _signer(actor: User, department_name: str, position_name: str = "") -> tuple
     )
 
 
+def _slot_signer(actor: User, slot: Slot) -> tuple[str, str, str]:
+    """(key id, CN, OU) for `actor`'s action on `slot`: the key of the post the action is taken
+    for. Whoever acts for the slot's post (its holder, the previous holder during a handover, a
+    person an administrator reassigned it to) signs with that post's key; a deputy (代決) signs
+    with their own post's. A personal key never signs an approval: resolution refuses a blocking
+    slot without a post, and a deputy without a post of their own signs with the slot's."""
+    if (
+        slot.post_department_id is not None
+        and slot.post_position_id is not None
+        and (slot.on_behalf_of_id is None or _post_for(actor, slot.department_name) is None)
+    ):
+        return (
+            position_key_id(slot.post_department_id, slot.post_position_id),
+            title(slot.department_name, slot.position_name),
+            slot.department_name,
+        )
+    deputy = slot.on_behalf_of_id is not None
+    return _signer(actor, slot.department_name, "" if deputy else slot.position_name)
+
+
 def _verb(slot: Slot, action: str, decided: bool) -> str:
     if action in ("send_back", "reject"):
         return action
@@ -206,10 +227,7 @@ def seal_action(route: Route, slot: Slot, actor: User, action: str) -> None:
     # Only a blocking approval can decide; a 後閲 after the decision must not decide again.
     decided = action == "approve" and slot.blocking and document.status == Status.DECIDED
     verb = _verb(slot, action, decided)
-    deputy = slot.on_behalf_of is not None
-    key_id, position, section = _signer(
-        actor, slot.department_name, "" if deputy else slot.position_name
-    )
+    key_id, position, section = _slot_signer(actor, slot)
     if slot.on_behalf_of is not None and verb in ("approve", "decide", "consult"):
         absent = title(slot.department_name, slot.position_name) or str(slot.on_behalf_of)
         reason = f"代決 {position}（{absent}）"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.db import transaction
@@ -25,9 +25,11 @@ from documents.models import AccessReason, Document, DocumentAccess
 from documents.records import ensure_record
 from documents.services import freeze_version
 from org.models import User
-from workflow import hooks, locks, progression, sealing
+from workflow import authority, hooks, locks, progression, sealing
+from workflow.authority import Authority
 from workflow.models import (
     ActionKind,
+    AfterSendBack,
     Route,
     RouteStage,
     RouteStatus,
@@ -38,7 +40,13 @@ from workflow.models import (
     StageStatus,
 )
 from workflow.progression import RouteRows, history
-from workflow.resolution import PlannedRoute, resolve, select_template, with_additions
+from workflow.resolution import (
+    PlannedRoute,
+    resolve,
+    select_template,
+    separate_duties,
+    with_additions,
+)
 from workflow.states import DocumentFlow, SlotFlow, StageFlow, refusal
 
 
@@ -81,16 +89,28 @@ def plan(
             ) from None
     else:
         template = select_template(document)
-    planned = resolve(template, document)
-    return with_additions(planned, list(approvers), list(readers))
+    planned = resolve(template, document, separate=False)
+    planned = with_additions(planned, list(approvers), list(readers))
+    planned = separate_duties(planned, document.drafter)
+    # The rules decide who decides: another route only if it ranks as high (workflow.authority).
+    return replace(planned, authority=authority.check(document, template, planned))
 
 
 def _write_route(document: Document, planned: PlannedRoute) -> Route:
+    template = planned.template
+    rules: Authority | None = planned.authority
     route = Route.objects.create(
         document=document,
         document_version=document.version,
-        template_code=planned.template.code if planned.template else "",
-        template_version=planned.template.version if planned.template else None,
+        template_code=template.code if template else "",
+        template_version=template.version if template else None,
+        template_name=template.name if template else "",
+        after_send_back=template.after_send_back if template else AfterSendBack.RESTART,
+        rule_name=rules.rule_name if rules else "",
+        rule_template_code=rules.rule_template.code if rules else "",
+        rule_template_name=rules.rule_template.name if rules else "",
+        deviation=rules.deviation if rules else "",
+        deviation_reason=rules.reason if rules else "",
     )
     participants: set[int] = set()
     for index, stage in enumerate(planned.stages):
@@ -110,6 +130,8 @@ def _write_route(document: Document, planned: PlannedRoute) -> Route:
                 kind=stage.kind,
                 assignee=slot.user,
                 on_behalf_of=slot.on_behalf_of,
+                post_department=slot.post_department,
+                post_position=slot.post_position,
                 position_name=slot.position_name,
                 department_name=slot.department_name,
                 added_by_drafter=slot.added_by_drafter,
@@ -178,7 +200,18 @@ def _submit(
     document.save(update_fields=["status", "submitted_at", "updated_at"])
     route = _write_route(document, planned)
     version = freeze_version(document)
-    history(route, ActionKind.SUBMIT, user, template=route.template_code)
+    rules = planned.authority
+    history(
+        route,
+        ActionKind.SUBMIT,
+        user,
+        template=route.template_code,
+        rule=route.rule_name,
+        rule_template=route.rule_template_code,
+        deviation=route.deviation,
+        route_note=rules.note(planned.template) if rules and planned.template else "",
+        passed_over=list(planned.passed_over),
+    )
     progression.advance(RouteRows.read(route))  # the first stages open
     ensure_record(version)
     sealing.seal_submission(route, user)
@@ -205,9 +238,11 @@ def _resubmit(user: User, route: Route) -> Route:
     for revision in revisions:
         revision.resubmit(user)
         revision.slot.save(update_fields=["status", "acted_at", "acted_by", "comment"])
-    history(route, ActionKind.RESUBMIT, user)
-    # The route continues with the stage that sent it back (progression._sent_back).
-    progression.open_stage(rows)
+    history(route, ActionKind.RESUBMIT, user, after_send_back=route.after_send_back)
+    if route.after_send_back == AfterSendBack.RESTART:
+        progression.advance(rows)  # everyone approves the revised version, from the first stage
+    else:
+        progression.open_stage(rows)  # the stage that sent it back (progression._sent_back)
     ensure_record(version)
     if not version.record_revisions.exists():
         # A revised version has a new record: the drafter seals it as at the first submission.
@@ -219,7 +254,7 @@ def _resubmit(user: User, route: Route) -> Route:
 
 
 @contextmanager
-def _acting_on(user: User, slot_id: int, transition: str) -> Iterator[tuple[RouteRows, SlotFlow]]:
+def acting_on(user: User, slot_id: int, transition: str) -> Iterator[tuple[RouteRows, SlotFlow]]:
     """Lock the slot's route, read its rows and check that `user` may take `transition` on the
     slot now. The body runs inside the transaction and progression.action()."""
     with transaction.atomic(), progression.action():
@@ -246,7 +281,7 @@ def _action_kind(slot: Slot) -> str:
 
 def approve(user: User, slot_id: int, comment: str = "") -> Slot:
     """承認 (or 合議 agreement, 供覧 read, 後閲 reviewed, depending on the task)."""
-    with _acting_on(user, slot_id, "approve") as (rows, flow):
+    with acting_on(user, slot_id, "approve") as (rows, flow):
         slot, route = flow.slot, rows.route
         flow.approve(user, comment)
         slot.save(update_fields=_ACTED_FIELDS)
@@ -259,6 +294,7 @@ def approve(user: User, slot_id: int, comment: str = "") -> Slot:
             on_behalf_of=slot.on_behalf_of,
         )
         hooks.slot_approved(slot)
+        progression.close_questions(rows, slot)
         if slot.blocking:
             if slot.on_behalf_of is not None:
                 _post_review_for(rows, slot)
@@ -280,19 +316,21 @@ def _post_review_for(rows: RouteRows, slot: Slot) -> None:
                 order=slot.order,
                 kind=SlotKind.POST_REVIEW,
                 assignee=absent,
+                post_department_id=slot.post_department_id,
+                post_position_id=slot.post_position_id,
                 position_name=slot.position_name,
                 department_name=slot.department_name,
             )
         ]
     )
-    progression.open_slot(review)
+    progression.open_slot(review, rows)
 
 
 def send_back(user: User, slot_id: int, reason: str, to: str | int = "drafter") -> Route:
     """差し戻し: to the drafter (who revises and resubmits) or to an earlier stage."""
     if not reason.strip():
         raise WorkflowError("invalid", _("Say why you send it back."))
-    with _acting_on(user, slot_id, "send_back") as (rows, flow):
+    with acting_on(user, slot_id, "send_back") as (rows, flow):
         slot, route = flow.slot, rows.route
         if to != "drafter":
             target = rows.stages.get(to) if isinstance(to, int) else None
@@ -303,6 +341,7 @@ def send_back(user: User, slot_id: int, reason: str, to: str | int = "drafter") 
                 )
         flow.send_back(user, reason)
         slot.save(update_fields=_ACTED_FIELDS)
+        progression.close_questions(rows, slot)
         history(
             route,
             ActionKind.SEND_BACK,
@@ -322,10 +361,11 @@ def reject(user: User, slot_id: int, reason: str) -> Route:
     """却下 / 否決: the route ends."""
     if not reason.strip():
         raise WorkflowError("invalid", _("Say why you reject it."))
-    with _acting_on(user, slot_id, "reject") as (rows, flow):
+    with acting_on(user, slot_id, "reject") as (rows, flow):
         slot, route = flow.slot, rows.route
         flow.reject(user, reason)
         slot.save(update_fields=_ACTED_FIELDS)
+        progression.close_questions(rows, slot)
         history(
             route,
             ActionKind.REJECT,

@@ -29,6 +29,7 @@ from viewflow.this_object import this
 from documents.models import Document, Status
 from org import roles
 from org.models import User
+from org.services import superior_of
 from workflow.models import (
     BLOCKING_KINDS,
     Route,
@@ -50,6 +51,10 @@ class Refusal(State.CONDITION):
 
 
 ALLOWED = Refusal(True)
+
+
+def is_administrator(user: User) -> bool:
+    return bool(user.is_superuser or user.groups.filter(name=roles.ADMINISTRATOR).exists())
 
 
 def _route_only(flow: Any, user: User) -> bool:
@@ -92,7 +97,47 @@ class SlotFlow:
         """Anything but the drafter's revision is approved (or agreed, read, reviewed)."""
         if self.slot.kind == SlotKind.REVISE:
             return Refusal(False, "revise_task", _("Revise the document and submit it again."))
+        if self.slot.kind == SlotKind.ANSWER:
+            return Refusal(False, "answer_task", _("Answer the question instead."))
         return ALLOWED
+
+    def not_own_draft(self) -> Refusal:
+        """Separation of duties, the last line: nobody approves or decides their own draft."""
+        if self.slot.blocking and self.slot.assignee_id == self.route.document.drafter_id:
+            return Refusal(False, "own_draft", _("Nobody may approve or decide their own draft."))
+        return ALLOWED
+
+    def may_ask(self) -> Refusal:
+        if not self.slot.blocking:
+            return Refusal(False, "cannot_ask", _("Only approvers can ask a question (質疑)."))
+        return ALLOWED
+
+    def is_answer(self) -> Refusal:
+        if self.slot.kind != SlotKind.ANSWER:
+            return Refusal(False, "not_a_question", _("This task is not a question to answer."))
+        return ALLOWED
+
+    def may_act(self, user: User) -> bool:
+        """The assignee; or, during a handover period (引継ぎ), the one the task moved from."""
+        if user.pk is None:
+            return False
+        if user.pk == self.slot.assignee_id:
+            return True
+        until = self.slot.handover_until
+        return (
+            until is not None
+            and user.pk == self.slot.previous_assignee_id
+            and timezone.localdate() <= until
+        )
+
+    def may_reassign(self, user: User) -> bool:
+        """An administrator, or the superior of the assignee's post."""
+        if user.pk is None:
+            return False
+        if is_administrator(user):
+            return True
+        superior = superior_of(self.slot.assignee, self.slot.department_name)
+        return superior is not None and superior.pk == user.pk
 
     def may_send_back(self) -> Refusal:
         if not self.slot.blocking:
@@ -110,7 +155,7 @@ class SlotFlow:
         return ALLOWED
 
     def is_assignee(self, user: User) -> bool:
-        return user.pk is not None and user.pk == self.slot.assignee_id
+        return self.may_act(user)
 
     def _done_state(self) -> str:
         return SlotStatus.READ if self.slot.kind == SlotKind.CIRCULATE else SlotStatus.APPROVED
@@ -124,7 +169,7 @@ class SlotFlow:
             states=[SlotStatus.APPROVED, SlotStatus.READ],
         ),
         label=gettext_lazy("Approve"),
-        conditions=[this.route_running, this.reviewable],
+        conditions=[this.route_running, this.reviewable, this.not_own_draft],
         permission=this.is_assignee,
     )
     def approve(self, actor: User, comment: str = "") -> None:
@@ -135,7 +180,7 @@ class SlotFlow:
         source=SlotStatus.OPEN,
         target=SlotStatus.SENT_BACK,
         label=gettext_lazy("Send back"),
-        conditions=[this.route_running, this.may_send_back],
+        conditions=[this.route_running, this.may_send_back, this.not_own_draft],
         permission=this.is_assignee,
     )
     def send_back(self, actor: User, reason: str) -> None:
@@ -146,7 +191,7 @@ class SlotFlow:
         source=SlotStatus.OPEN,
         target=SlotStatus.REJECTED,
         label=gettext_lazy("Reject"),
-        conditions=[this.route_running, this.may_reject],
+        conditions=[this.route_running, this.may_reject, this.not_own_draft],
         permission=this.is_assignee,
     )
     def reject(self, actor: User, reason: str) -> None:
@@ -163,6 +208,36 @@ class SlotFlow:
     def resubmit(self, actor: User) -> None:
         """The drafter's revision is done: the document goes back on its route."""
         self._acted(actor, "")
+
+    @status.transition(
+        source=SlotStatus.OPEN,
+        target=SlotStatus.OPEN,
+        label=gettext_lazy("Ask a question"),
+        conditions=[this.route_running, this.may_ask],
+        permission=this.is_assignee,
+    )
+    def ask(self) -> None:
+        """質疑: the task stays with its approver; the question is a task of its own."""
+
+    @status.transition(
+        source=SlotStatus.OPEN,
+        target=SlotStatus.ANSWERED,
+        label=gettext_lazy("Answer"),
+        conditions=[this.route_running, this.is_answer],
+        permission=this.is_assignee,
+    )
+    def answer(self, actor: User, text: str) -> None:
+        self._acted(actor, text)
+
+    @status.transition(
+        source=SlotStatus.OPEN,
+        target=SlotStatus.OPEN,
+        label=gettext_lazy("Reassign"),
+        conditions=[this.route_running],
+        permission=this.may_reassign,
+    )
+    def reassign(self) -> None:
+        """An administrator or the assignee's superior gives the open task to someone else."""
 
     def _acted(self, actor: User, comment: str) -> None:
         self.slot.acted_at = timezone.now()
@@ -221,7 +296,7 @@ class StageFlow:
         return ALLOWED
 
     def is_administrator(self, user: User) -> bool:
-        return bool(user.is_superuser or user.groups.filter(name=roles.ADMINISTRATOR).exists())
+        return is_administrator(user)
 
     @status.transition(
         source=[StageStatus.PENDING, StageStatus.ACTIVE],
@@ -378,6 +453,13 @@ def refusal(flow: Any, name: str, user: User | None) -> Refusal:
     same from every source state, so a person without it is told so before anything else."""
     transitions = list(getattr(type(flow), name).get_transitions())
     if user is not None and not transitions[0].has_perm(flow, user):
+        if isinstance(flow, SlotFlow) and user.pk == flow.slot.previous_assignee_id:
+            return Refusal(
+                False,
+                "task_reassigned",
+                _("This task has moved to %(name)s; they act on it now.")
+                % {"name": flow.slot.assignee},
+            )
         return Refusal(False, "permission_denied", _forbidden_message(flow, name))
     state = type(flow).status.get(flow)
     transition = _transition(flow, name, state)
@@ -437,7 +519,7 @@ def _closed(flow: Any, name: str) -> Refusal:
     )
 
 
-TASK_ACTIONS = ("approve", "send_back", "reject", "resubmit")
+TASK_ACTIONS = ("approve", "send_back", "reject", "resubmit", "ask", "answer")
 
 
 def task_actions(user: User, slot: Slot, route: Route | None = None) -> frozenset[str]:

@@ -17,6 +17,15 @@ BEFORE = [("workflow", "0002_annotation")]
 AFTER = [("workflow", "0003_drop_viewflow")]
 
 
+@pytest.fixture(autouse=True)
+def _back_to_the_latest_schema():
+    """The later tests of the run use this database: leave it migrated to the end."""
+    yield
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+
 def _tables() -> set[str]:
     with connection.cursor() as cursor:
         return set(connection.introspection.table_names(cursor))

@@ -38,7 +38,8 @@ def audit_statements() -> int:
 
 
 # The route and its document, locked; the route's stages and slots; the slot closed; the stage
-# done, the route moved, the next stage active, the absence check (代決) and the next slot opened;
+# done, the route moved, the next stage active, the holder of its post today and whether they are
+# absent (人事異動, 代決: one query) and the next slot opened;
 # the history entry; the audit entry.
 APPROVAL = 9
 # The route and document locked; stages and slots; the slot closed; the stage done; the route

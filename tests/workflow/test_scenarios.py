@@ -27,6 +27,7 @@ from tests.workflow.support import draft, user
 from workflow import hooks, services
 from workflow.events import WorkflowEvent
 from workflow.models import (
+    AfterSendBack,
     ApproverRule,
     HistoryEntry,
     Route,
@@ -93,6 +94,8 @@ def four_stages(document: Document) -> None:
 
 
 def sent_back_to_the_drafter(document: Document) -> None:
+    # The old engine resumed at the stage that sent it back; that is now a template's choice.
+    RouteTemplate.objects.update(after_send_back=AfterSendBack.RESUME)
     submit(document)
     approve(document, "suzuki")
     services.send_back(user("sato"), slot_of(document, "sato"), "根拠を添付してください")

@@ -53,6 +53,7 @@ def test_what_each_task_allows(demo_org):
         "send_back",
         "reject",
         "annotate",
+        "ask",
     }
     assert states.task_actions(user("sato"), suzuki) == frozenset()  # not his task
     services.approve(user("suzuki"), suzuki.pk)
@@ -118,7 +119,7 @@ def test_the_inbox_api_lists_what_may_be_done(demo_org):
     client = APIClient()
     client.force_authenticate(user("suzuki"))
     (task,) = client.get("/api/v1/tasks").json()["results"]
-    assert task["actions"] == ["annotate", "approve", "reject", "send_back"]
+    assert task["actions"] == ["annotate", "approve", "ask", "reject", "send_back"]
 
 
 def test_only_an_administrator_skips_and_only_a_skippable_stage(demo_org):
