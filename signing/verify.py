@@ -29,9 +29,11 @@ from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
+from .annotation_policy import Change, changes_since
 from .cms import run_sync
-from .diffpolicy import ANNOTATION_DIFF_POLICY, describe_changes
+from .diffpolicy import ANNOTATION_DIFF_POLICY, TRAILING_POLICY, describe_changes, revision_note
 from .keystore import KeyStore, get_keystore
+from .reading import Found, RawCheck, check_raw, collect, scan
 from .trust import extra_trust_roots
 from .trust import validation_context as build_vc
 
@@ -71,6 +73,9 @@ class SignatureReport:
     modification: Modification = "other"
     modification_level: str | None = None
     changes: list[str] = field(default_factory=list)
+    # What this signature covers that the one before it did not: the marks, fields and seals
+    # added since, which this signer vouches for (not its own seal).
+    covers: list[str] = field(default_factory=list)
     valid: bool = False
     problem: str | None = None
     revision: int | None = None
@@ -89,12 +94,16 @@ class VerificationReport:
     signatures: list[SignatureReport] = field(default_factory=list)
     problem: str | None = None
     revisions: int | None = None
+    # What the revisions after the last signature or document timestamp change: signed by
+    # nobody. Validation data alone is no change; anything else makes the record invalid.
+    unsigned_changes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "valid": self.valid,
             "problem": self.problem,
             "revisions": self.revisions,
+            "unsigned_changes": self.unsigned_changes,
             "signatures": [s.as_dict() for s in self.signatures],
         }
 
@@ -150,25 +159,61 @@ def verify_pdf(
     """Check every signature and document timestamp of ``data``. Never raises for bad input:
     unsigned, encrypted or broken files give ``valid=False`` with a ``problem``."""
     try:
+        return _verify(data, keystore, validation_context)
+    except Exception as e:  # a file nobody foresaw: a report, never an error
+        logger.warning("verification failed", exc_info=True)
+        return VerificationReport(
+            False, problem=_("verification failed: %(error)s") % {"error": _error(e)}
+        )
+
+
+def _error(e: BaseException) -> str:
+    text = str(e).splitlines()[0] if str(e) else ""
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
+
+
+def _verify(
+    data: bytes,
+    keystore: KeyStore | None,
+    validation_context: ValidationContext | None,
+) -> VerificationReport:
+    reader: PdfFileReader | None
+    revisions: int | None
+    try:
         reader = PdfFileReader(io.BytesIO(data), strict=False)
         revisions = reader.xrefs.total_revisions
     except Exception as e:
-        return VerificationReport(False, problem=_("not a readable PDF: %(error)s") % {"error": e})
-    if reader.encrypted:
-        return VerificationReport(
-            False,
-            problem=_("the PDF is encrypted; signed records must not be"),
-            revisions=revisions,
-        )
-    try:
-        sigs = list(reader.embedded_signatures)
-    except Exception as e:
-        return VerificationReport(
-            False,
-            problem=_("cannot read the signature fields: %(error)s") % {"error": e},
-            revisions=revisions,
-        )
-    if not sigs:
+        # poppler rebuilds a broken cross-reference table and still checks the signatures:
+        # find them in the bytes, and check what can be checked without the structure
+        found = [
+            Found(_("signature %(n)s") % {"n": i}, sig_object=obj, error=_error(e))
+            for i, obj in enumerate(scan(data), start=1)
+        ]
+        if not found:
+            return VerificationReport(
+                False, problem=_("not a readable PDF: %(error)s") % {"error": e}
+            )
+        reader, revisions = None, None
+    else:
+        try:
+            encrypted = reader.encrypted
+        except Exception:  # /Encrypt that is no dictionary (an array, a number…)
+            encrypted = True
+        if encrypted:
+            return VerificationReport(
+                False,
+                problem=_("the PDF is encrypted; signed records must not be"),
+                revisions=revisions,
+            )
+        try:
+            found = collect(reader)
+        except Exception as e:
+            return VerificationReport(
+                False,
+                problem=_("cannot read the signature fields: %(error)s") % {"error": _error(e)},
+                revisions=revisions,
+            )
+    if not found:
         return VerificationReport(False, problem=_("the PDF has no signature"), revisions=revisions)
 
     store: KeyStore | None = None
@@ -215,19 +260,29 @@ def verify_pdf(
         # expired since is validated at that time instead (the archival chain of B-LTA).
         reports: dict[int, SignatureReport] = {}
         poe: dt.datetime | None = None
-        for index in reversed(range(len(sigs))):
-            sig = sigs[index]
-            mine = ours(sig)
+        for index in reversed(range(len(found))):
+            item = found[index]
+            sig = item.sig
+            if sig is None or reader is None:
+                reports[index] = await _verify_raw(data, reader, item, context(True))
+                continue
             report = await _verify_one(
                 reader,
                 sig,
-                Contexts(context, mine=mine, past=store is not None),
+                Contexts(context, mine=ours(sig), past=store is not None),
                 poe=poe,
             )
+            if item.signer_infos > 1:
+                several = _(
+                    "the signature holds %(n)s SignerInfos where a PDF signature has one "
+                    "(the first was checked)"
+                ) % {"n": item.signer_infos}
+                report.valid = False
+                report.problem = _problems([p for p in (several, report.problem) if p])
             reports[index] = report
             if report.kind == "document_timestamp" and report.valid and report.timestamp:
                 poe = report.timestamp if poe is None else min(poe, report.timestamp)
-        return [reports[i] for i in range(len(sigs))]
+        return [reports[i] for i in range(len(found))]
 
     try:
         reports = run_sync(validate_all())
@@ -238,15 +293,114 @@ def verify_pdf(
             problem=_("verification failed: %(error)s") % {"error": e},
             revisions=revisions,
         )
-    problem = None
-    bad = [r for r in reports if not r.valid]
-    if bad:
-        problem = _problems(
-            pgettext("signature field: its problem", "%(field)s: %(problem)s")
-            % {"field": r.field_name, "problem": r.problem}
-            for r in bad
+    unsigned = _coverage(reader, reports) if reader is not None else []
+    problems = []
+    if unsigned:
+        problems.append(
+            _("changed after the last signature, signed by nobody: %(changes)s")
+            % {"changes": pgettext("list separator", ", ").join(unsigned)}
         )
-    return VerificationReport(not bad, reports, problem=problem, revisions=revisions)
+    bad = [r for r in reports if not r.valid]
+    problems.extend(
+        pgettext("signature field: its problem", "%(field)s: %(problem)s")
+        % {"field": r.field_name, "problem": r.problem}
+        for r in bad
+    )
+    return VerificationReport(
+        not problems,
+        reports,
+        problem=_problems(problems) or None,
+        revisions=revisions,
+        unsigned_changes=unsigned,
+    )
+
+
+def _coverage(reader: PdfFileReader, reports: list[SignatureReport]) -> list[str]:
+    """Who covers what: each revision's changes are vouched for by the first signature (or
+    document timestamp) whose signed revision includes it. Fills each report's ``covers`` and
+    names the covering signer in its ``changes``; returns what no signature covers, after
+    the last one (empty when only validation data follows it).
+
+    A signature followed by a change nobody signed is not valid: it never saw that change."""
+    signed = [r.revision for r in reports if r.revision is not None]
+    if not signed:
+        return []
+    last = max(signed)
+    history = dict(changes_since(reader, 0))
+
+    def coverer(revision: int) -> SignatureReport | None:
+        found = [r for r in reports if r.revision is not None and r.revision >= revision]
+        return min(found, key=lambda r: r.revision or 0) if found else None
+
+    def shown(change: Change) -> bool:  # what a reader of the pages sees
+        return change.visible and change.what not in ("unreadable", "metadata")
+
+    for report in reports:
+        if report.revision is None:
+            continue
+        earlier = [
+            r.revision for r in reports if r.revision is not None and r.revision < report.revision
+        ]
+        since = max(earlier) if earlier else 0
+        report.covers = [
+            revision_note(rev, c)
+            for rev in range(since + 1, report.revision + 1)
+            for c in history.get(rev, [])
+            if shown(c) and not (c.what == "sig_field" and c.name == report.field_name)
+        ]
+        if report.modification == "annotations" and not report.changes:
+            notes = []
+            for rev in range(report.revision + 1, reader.xrefs.total_revisions):
+                by = coverer(rev)
+                for c in history.get(rev, []):
+                    if not shown(c):
+                        continue
+                    if by is None:
+                        notes.append(
+                            _("%(change)s (signed by nobody)") % {"change": revision_note(rev, c)}
+                        )
+                    else:
+                        notes.append(
+                            _("%(change)s (covered by %(signer)s, %(field)s)")
+                            % {
+                                "change": revision_note(rev, c),
+                                "signer": _who(by),
+                                "field": by.field_name,
+                            }
+                        )
+            report.changes = notes
+
+    unsigned = [
+        revision_note(rev, c)
+        for rev in range(last + 1, reader.xrefs.total_revisions)
+        for c in history.get(rev, [])
+        if (c.visible or c.what == "metadata") and c.what != "unreadable"
+    ]
+    if last + 1 < reader.xrefs.total_revisions and not unsigned:
+        # nothing we can name: validation data is fine, anything else is not
+        try:
+            verdict: object = TRAILING_POLICY.review_file(reader, last)
+        except Exception as e:
+            verdict = SuspiciousModification(str(e))
+        if isinstance(verdict, SuspiciousModification):
+            unsigned = [
+                _("revision %(revision)s: %(change)s")
+                % {"revision": last + 1, "change": _("changes other than validation data")}
+            ]
+    if unsigned:
+        for report in reports:
+            if report.modification == "other":
+                continue  # its own problem already names the change
+            report.valid = False
+            extra = _("changed after signing by a revision nobody signed")
+            report.problem = _problems([p for p in (report.problem, extra) if p])
+    return unsigned
+
+
+def _who(report: SignatureReport) -> str:
+    if report.signer_name and report.position:
+        return f"{report.position}（{report.signer_name}）"
+    return report.position or report.signer_name or report.field_name
 
 
 def _problems(items: Iterable[str]) -> str:
@@ -408,14 +562,17 @@ async def _verify_one(
             )
         else:
             problems.append(_("the document was changed after signing"))
-    if report.revoked:
-        problems.append(_("the certificate is revoked"))
-    elif not report.trusted:
-        problems.append(_("the certificate does not chain to a trusted root"))
-    if not is_ts and report.timestamp is None:
-        problems.append(_("no signature timestamp"))
-    elif report.timestamp_valid is False:
-        problems.append(_("the timestamp is not valid or not trusted"))
+    # When the bytes do not match, nothing else about the signer can be relied on, and a
+    # trust failure that follows from it is not what went wrong: the mismatch leads, alone.
+    if report.intact:
+        if report.revoked:
+            problems.append(_("the certificate is revoked"))
+        elif not report.trusted:
+            problems.append(_("the certificate does not chain to a trusted root"))
+        if not is_ts and report.timestamp is None:
+            problems.append(_("no signature timestamp"))
+        elif report.timestamp_valid is False:
+            problems.append(_("the timestamp is not valid or not trusted"))
     report.valid = not problems
     report.problem = _problems(problems) or None
     return report
@@ -448,3 +605,95 @@ async def _validate_at_timestamp(
         return None
     report.validated_at_timestamp = True
     return again
+
+
+async def _verify_raw(
+    data: bytes, reader: PdfFileReader | None, item: Found, vc: ValidationContext
+) -> SignatureReport:
+    """A signature pyHanko cannot read (a legacy SubFilter, a structure it trips on, a file
+    whose cross-references are broken), checked from its bytes (:mod:`signing.reading`)."""
+    obj = item.sig_object
+    report = SignatureReport(field_name=item.field_name, kind="signature")
+    if obj is None:
+        report.problem = _("could not be read: %(error)s") % {"error": item.error}
+        return report
+    if obj.get("/Type") == "/DocTimeStamp" or obj.get("/SubFilter") == "/ETSI.RFC3161":
+        report.kind = "document_timestamp"
+    for key, attr in (("/Name", "signer_name"), ("/Reason", "reason")):
+        if obj.get(key) is not None:
+            setattr(report, attr, str(obj.get(key)))
+    check = await check_raw(data, obj, vc)
+    if check.problem:
+        report.problem = _("could not be checked: %(error)s") % {"error": check.problem}
+        return report
+    if check.signer is not None:
+        parts = _name_parts(check.signer.subject)
+        report.signer = report.position = parts["cn"]
+        report.section, report.organisation = parts["ou"], parts["o"]
+    report.intact, report.trusted = check.intact, check.trusted
+    _raw_modification(data, reader, check, report)
+    problems = []
+    if not report.intact:
+        problems.append(_("the signed bytes were altered (digest or signature mismatch)"))
+    else:
+        if check.weak:
+            problems.append(
+                _(
+                    "signed over a %(digest)s digest (SubFilter %(subfilter)s), which no longer "
+                    "protects against forgery"
+                )
+                % {"digest": check.weak, "subfilter": item.subfilter or obj.get("/SubFilter")}
+            )
+        if check.notes:
+            problems.append(
+                _(
+                    "the signature holds %(n)s SignerInfos where a PDF signature has one "
+                    "(the first was checked)"
+                )
+                % {"n": check.notes[0].split()[0]}
+            )
+        if not report.trusted:
+            problems.append(_("the certificate does not chain to a trusted root"))
+    if report.modification == "other":
+        problems.append(
+            _("the document was changed after signing (%(changes)s)")
+            % {"changes": pgettext("list separator", ", ").join(report.changes)}
+            if report.changes
+            else _("the document was changed after signing")
+        )
+    report.valid = not problems
+    report.problem = _problems(problems) or None
+    return report
+
+
+def _raw_modification(
+    data: bytes, reader: PdfFileReader | None, check: RawCheck, report: SignatureReport
+) -> None:
+    """What changed after a signature checked from its bytes: nothing when it covers the whole
+    file; else our policy from its revision on, when the file's structure can be read."""
+    if check.covers_whole_file:
+        report.modification = "none"
+        if reader is not None:
+            report.revision = reader.xrefs.total_revisions - 1
+        return
+    if reader is None:
+        report.changes = [
+            _(
+                "the file's cross-reference data is damaged, so what was changed after this "
+                "signature cannot be checked"
+            )
+        ]
+        return
+    try:
+        prefix = PdfFileReader(io.BytesIO(data[: check.end]), strict=False)
+        revision = prefix.xrefs.total_revisions - 1
+        report.revision = revision
+        result = ANNOTATION_DIFF_POLICY.review_file(reader, revision)
+    except Exception as e:
+        report.changes = [_("could not be compared (%(name)s)") % {"name": _error(e)}]
+        return
+    level = None if isinstance(result, SuspiciousModification) else result.modification_level
+    report.modification = _modification(level)
+    report.modification_level = level.name if level is not None else None
+    if report.modification == "other":
+        report.changes = describe_changes(reader, revision)

@@ -111,7 +111,8 @@ def test_two_approvals_pdfsig_qpdf_pyhanko(pki: KeyStore, tmp_path: Path) -> Non
         "サンプル市",
     )
     assert one.signer_name == "鈴木 花子" and one.reason == "承認 課長補佐"
-    assert one.intact and one.trusted and one.modification == "none"
+    # the second seal changed the page the first signer saw: visible, covered by the second
+    assert one.intact and one.trusted and one.modification == "annotations"
     assert two.modification == "none" and two.valid
     assert one.timestamp is not None and one.tsa == "サンプル市 タイムスタンプ局"
 
@@ -148,12 +149,14 @@ def test_annotations_after_signature_are_accepted_by_our_policy_only(
     default = validate_pdf_signature(sig, our_vc(pki))
     assert default.modification_level == ModificationLevel.OTHER and not default.bottom_line
 
-    # ... ours reports it as annotations, and valid
+    # ... ours reports it as annotations, acceptable once a later signature covers it: until
+    # then nobody has signed it and the record is not valid
     report = verify_pdf(annotated)
-    assert report.valid, report.as_dict()
+    assert not report.valid, report.as_dict()
+    assert sum("/Highlight" in c or "/FreeText" in c for c in report.unsigned_changes) == 2
     assert report.signatures[0].modification == "annotations"
 
-    # and a later approver can still sign: both signatures stay valid
+    # a later approver signs: both signatures valid, the second covers the marks
     out = io.BytesIO()
     sign_approval(
         annotated,
@@ -164,9 +167,16 @@ def test_annotations_after_signature_are_accepted_by_our_policy_only(
         field_name="stamp-2",
         box=(0, 460, 700, 530, 770),
     )
-    report = verify_pdf(out.getvalue())
+    with translation.override("en"):
+        report = verify_pdf(out.getvalue())
     assert report.valid, report.as_dict()
     assert [s.modification for s in report.signatures] == ["annotations", "none"]
+    first_sig, second_sig = report.signatures
+    assert all("(covered by 総務課長（佐藤 太郎）, stamp-2)" in c for c in first_sig.changes)
+    assert [c.split(": ", 1)[1] for c in second_sig.covers] == [
+        "markup annotation /Highlight added on page 1",
+        "markup annotation /FreeText added on page 1",
+    ]
     path = tmp_path / "annotated-signed.pdf"
     path.write_bytes(out.getvalue())
     assert all(s["Signature Validation"].startswith("Signature is Valid") for s in pdfsig(path))
@@ -200,7 +210,7 @@ def test_long_term_validation_and_document_timestamp(pki: KeyStore, tmp_path: Pa
     assert report.valid, report.as_dict()
     kinds = [s.kind for s in report.signatures]
     assert kinds == ["signature", "signature", "document_timestamp"]
-    assert all(s.modification == "none" for s in report.signatures)
+    assert [s.modification for s in report.signatures] == ["annotations", "none", "none"]
     path = tmp_path / "lta.pdf"
     path.write_bytes(data)
     assert subprocess.run(["qpdf", "--check", str(path)], capture_output=True).returncode == 0
