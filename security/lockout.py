@@ -1,7 +1,8 @@
 """Login lockout: too many failed sign-ins lock the user name, or the client address, for a while.
 
-Counted on Django's cache (Redis in production, shared by every process): failures per user name
-(LOGIN_MAX_FAILURES_PER_USER, default 5) and per client address (LOGIN_MAX_FAILURES_PER_IP,
+Counted on the shared cache (security.counters: Redis in production, a database table in the
+embedded mode, so the server and `manage.py unlock_login` see the same counts): failures per user
+name (LOGIN_MAX_FAILURES_PER_USER, default 5) and per client address (LOGIN_MAX_FAILURES_PER_IP,
 default 50: a whole office signs in from one address behind its NAT), each over
 LOGIN_LOCKOUT_MINUTES; reaching either limit locks for LOGIN_LOCKOUT_MINUTES. While locked,
 no password is even checked, so guessing during a lockout learns nothing and does not extend it.
@@ -18,7 +19,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.backends import BaseBackend
 from django.contrib.auth.signals import user_logged_in, user_login_failed
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.utils import timezone
@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from org.auth import DemoAwareModelBackend
 from security import auditing
 from security.clientip import client_ip
+from security.counters import shared
 
 USER = "user"
 IP = "ip"
@@ -57,7 +58,7 @@ def locked_until(request: HttpRequest | None, username: str | None) -> datetime 
     ends = [
         until
         for kind, value, _limit in _subjects(request, username)
-        if isinstance(until := cache.get(_key(kind, "lock", value)), int | float) and until > now
+        if isinstance(until := shared().get(_key(kind, "lock", value)), int | float) and until > now
     ]
     if not ends:
         return None
@@ -71,16 +72,16 @@ def register_failure(request: HttpRequest | None, username: str | None) -> datet
     started = None
     for kind, value, limit in _subjects(request, username):
         failures = _key(kind, "failures", value)
-        cache.add(failures, 0, _seconds())
+        shared().add(failures, 0, _seconds())
         try:
-            count = cache.incr(failures)
+            count = shared().incr(failures)
         except ValueError:  # expired between add and incr
-            cache.set(failures, 1, _seconds())
+            shared().set(failures, 1, _seconds())
             count = 1
         if count >= limit:
             until = time.time() + _seconds()
-            cache.set(_key(kind, "lock", value), until, _seconds())
-            cache.delete(failures)
+            shared().set(_key(kind, "lock", value), until, _seconds())
+            shared().delete(failures)
             started = datetime.fromtimestamp(until, tz=timezone.get_current_timezone())
             auditing.record(
                 "security.login_locked",
@@ -96,10 +97,16 @@ def register_failure(request: HttpRequest | None, username: str | None) -> datet
     return started
 
 
-def unlock(username: str | None = None, ip: str | None = None) -> None:
+def unlock(username: str | None = None, ip: str | None = None) -> bool:
+    """Lifts the lock and forgets the failures; whether a lock was in force."""
+    was_locked = False
+    now = time.time()
     for kind, value in ((USER, (username or "").strip().casefold()), (IP, ip or "")):
         if value:
-            cache.delete_many([_key(kind, "lock", value), _key(kind, "failures", value)])
+            until = shared().get(_key(kind, "lock", value))
+            was_locked = was_locked or (isinstance(until, int | float) and until > now)
+            shared().delete_many([_key(kind, "lock", value), _key(kind, "failures", value)])
+    return was_locked
 
 
 def message(until: datetime) -> str:
@@ -130,7 +137,7 @@ def _failed(sender: Any, credentials: dict[str, Any], request: HttpRequest | Non
 
 
 def _logged_in(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
-    cache.delete(_key(USER, "failures", user.get_username().strip().casefold()))
+    shared().delete(_key(USER, "failures", user.get_username().strip().casefold()))
 
 
 def connect_signals() -> None:

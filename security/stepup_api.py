@@ -16,7 +16,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.core.cache import cache
 from django.utils.translation import gettext as _
 from django_otp_webauthn.exceptions import OTPWebAuthnApiError
 from django_otp_webauthn.helpers import WebAuthnHelper
@@ -32,6 +31,7 @@ from api.errors import ApiError
 from api.models import ApiToken
 from org.auth import user_of
 from security import mfa, stepup
+from security.counters import shared
 from security.websocket import session_tag
 
 
@@ -119,7 +119,7 @@ class StepUpSecurityKeyView(APIView):
         options, state = WebAuthnHelper(request._request).authenticate_begin(
             user, require_user_verification=False
         )
-        cache.set(_state_key(request), state, webauthn_settings.OTP_WEBAUTHN_TIMEOUT_SECONDS)
+        shared().set(_state_key(request), state, webauthn_settings.OTP_WEBAUTHN_TIMEOUT_SECONDS)
         return Response(options)
 
     @extend_schema(
@@ -130,8 +130,8 @@ class StepUpSecurityKeyView(APIView):
     def post(self, request: Request) -> Response:
         user = user_of(request)
         key = _state_key(request)
-        state = cache.get(key)
-        cache.delete(key)  # a challenge answers once
+        state = shared().get(key)
+        shared().delete(key)  # a challenge answers once
         if not isinstance(state, dict):
             raise ApiError(
                 "no_challenge",

@@ -12,14 +12,17 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from org.demo import DEMO_PASSWORD
 from org.models import User
+from security.counters import shared
 
 
 @pytest.fixture(autouse=True)
 def _clean_cache(settings) -> Iterator[None]:
     settings.OTP_TOTP_THROTTLE_FACTOR = 0  # a wrong code in a test does not delay the next one
     cache.clear()
+    shared().clear()
     yield
     cache.clear()
+    shared().clear()
 
 
 def enrol(username: str) -> TOTPDevice:

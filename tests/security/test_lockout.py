@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import io
 import logging
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -100,3 +104,42 @@ def test_an_administrator_can_lift_a_lock(demo_org):
         login("suzuki")
     call_command("unlock_login", "suzuki", stdout=io.StringIO())
     assert login("suzuki", DEMO_PASSWORD).status_code == 302
+
+
+LOCK_SCRIPT = """
+import sys
+import django
+django.setup()
+from security import lockout
+if sys.argv[1] == "fail":
+    for _ in range(5):
+        lockout.register_failure(None, "tanaka")
+print("locked" if lockout.locked_until(None, "tanaka") else "open")
+"""
+
+
+def test_unlock_login_unlocks_what_another_process_counted_in_the_embedded_mode(tmp_path):
+    """Issue 17: the lock lived in the server process's memory, so the command did nothing.
+    Three processes of one embedded installation: the one that counts, the command, and one
+    that checks."""
+    base = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(
+        EKESSAI_DATA_DIR=str(tmp_path),
+        EKESSAI_MODE="embedded",
+        DJANGO_SETTINGS_MODULE="config.settings",
+    )
+
+    def run(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, *args], cwd=base, env=env, capture_output=True, text=True, timeout=300
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stdout.strip()
+
+    run("manage.py", "migrate", "--noinput", "--verbosity", "0")
+    assert run("-c", LOCK_SCRIPT, "fail") == "locked"
+    assert run("-c", LOCK_SCRIPT, "check") == "locked"  # another process sees the lock
+    assert run("manage.py", "unlock_login", "tanaka") == "unlocked tanaka"
+    assert run("-c", LOCK_SCRIPT, "check") == "open"
+    assert run("manage.py", "unlock_login", "tanaka") == "tanaka was not locked"

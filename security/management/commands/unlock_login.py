@@ -19,6 +19,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, username: str, ip: str, **options: Any) -> None:
         if not username and not ip:
             raise CommandError("Name a user or give --ip.")
-        lockout.unlock(username=username, ip=ip)
-        auditing.record("security.login_unlocked", data={"username": username, "ip": ip})
-        self.stdout.write(f"unlocked {username or ''} {ip or ''}".strip())
+        was_locked = lockout.unlock(username=username, ip=ip)
+        auditing.record(
+            "security.login_unlocked",
+            data={"username": username, "ip": ip, "was_locked": was_locked},
+        )
+        what = f"{username or ''} {ip or ''}".strip()
+        self.stdout.write(f"unlocked {what}" if was_locked else f"{what} was not locked")
