@@ -33,7 +33,7 @@ from pypdf.generic import (
     TextStringObject,
 )
 
-from documents.record import links
+from documents.record import carried, links
 from documents.record.convert import (
     ConversionError,
     Converter,
@@ -261,7 +261,10 @@ def _add_pages(
         new_pages = [writer.pages[i] for i in range(start, len(writer.pages))]
         links.explicit_destinations(writer, reader, new_pages)
         part.outline = links.read_outline(reader)
-        files.add_nested(part.number, item.filename, reader)
+        # Files the PDF carries are checked like attachments (documents.record.carried).
+        annotated = carried.take_file_attachments(new_pages)
+        removed = files.add_nested(part.number, item.filename, reader, annotated)
+        part.note = carried.note(part.note, removed)
     except Exception as exc:  # pypdf raises many kinds on malformed input
         raise RecordError(
             item.attachment_id,

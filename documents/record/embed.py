@@ -12,6 +12,7 @@ import hashlib
 import logging
 import re
 import zlib
+from collections.abc import Sequence
 
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import (
@@ -27,6 +28,8 @@ from pypdf.generic import (
     create_string_object,
 )
 
+from documents.inspection import Limits
+from documents.record.carried import Carried, empty, refusal
 from documents.record.types import RecordInput
 
 logger = logging.getLogger(__name__)
@@ -41,6 +44,11 @@ _MIME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!
 def _compressible(data: bytes) -> bool:
     sample = data[:_SAMPLE]
     return bool(sample) and len(zlib.compress(sample, 1)) < _WORTHWHILE * len(sample)
+
+
+def _spec(value: object) -> DictionaryObject | None:
+    found = value.get_object() if hasattr(value, "get_object") else value
+    return found if isinstance(found, DictionaryObject) else None
 
 
 class EmbeddedFiles:
@@ -83,28 +91,49 @@ class EmbeddedFiles:
         )
         self._append(f"{number:03d} {item.filename}", self._writer._add_object(filespec))
 
-    def add_nested(self, number: int, parent: str, reader: PdfReader) -> None:
-        """Keep the files that an attachment PDF carried in its own EmbeddedFiles."""
+    def add_nested(
+        self,
+        number: int,
+        parent: str,
+        reader: PdfReader,
+        annotated: Sequence[Carried] = (),
+        limits: Limits | None = None,
+    ) -> list[tuple[str, str]]:
+        """Keep the files that an attachment PDF carried (its EmbeddedFiles, and the files of
+        the FileAttachment annotations taken off its pages) that pass the checks of an
+        attachment (documents.record.carried); the others are left out: (name, why) each."""
+        carried: list[tuple[str, DictionaryObject | None]] = []
         try:
-            found = list(reader.attachment_list)
+            carried += [(e.name, _spec(e.pdf_object)) for e in reader.attachment_list]
         except Exception:  # a broken name tree loses its files, not the record
-            return
-        for index, embedded in enumerate(found, start=1):
+            logger.warning("The embedded files of %r could not be read", parent)
+        carried += [(c.name, c.spec) for c in annotated]
+        removed: list[tuple[str, str]] = []
+        for index, (name, found) in enumerate(carried, start=1):
+            if found is None:
+                continue
+            why = refusal(name, found, limits or Limits())
+            if why is not None:
+                removed.append((name, why))
+                empty(found)  # no effect on the reader's objects, which are not copied
+                continue
             try:
-                spec = embedded.pdf_object.clone(self._writer)
+                spec = found.clone(self._writer)
                 if not isinstance(spec, DictionaryObject):
                     continue
                 spec.pop("/RF", None)  # related files would point outside the record
                 spec[NameObject("/Desc")] = TextStringObject(
-                    f"添付{number} ({parent}) に含まれていたファイル: {embedded.name}"
+                    f"添付{number} ({parent}) に含まれていたファイル: {name}"
                 )
                 reference = getattr(spec, "indirect_reference", None)
                 if reference is None:
                     reference = self._writer._add_object(spec)
             except Exception as exc:  # a malformed file spec is left out, not fatal
-                logger.warning("Embedded file %r of %r left out: %s", embedded.name, parent, exc)
+                logger.warning("Embedded file %r of %r left out: %s", name, parent, exc)
+                removed.append((name, "開けない"))
                 continue
-            self._append(f"{number:03d}.{index:03d} {embedded.name}", reference)
+            self._append(f"{number:03d}.{index:03d} {name}", reference)
+        return removed
 
     def _append(self, key: str, reference: IndirectObject) -> None:
         self._entries.append((create_string_object(key), reference))  # type: ignore[arg-type]

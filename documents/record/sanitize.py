@@ -3,16 +3,27 @@
 pypdf copies pages, not catalogs, so an attachment's /OpenAction, document JavaScript (/Names
 /JavaScript) and catalog /AA never arrive. What can arrive with a page is removed here: page and
 annotation additional-actions (/AA), annotation and field actions other than plain navigation,
-`javascript:` URIs, multimedia annotations (which carry players and scripts) and the XFA forms of
-an /AcroForm. Appearance, annotations and form fields stay as they were.
+URIs other than http, https and mailto (`safe_uri`, the one normaliser of links: whitespace and
+control characters anywhere in a URI are dropped before its scheme is read, as browsers do, so
+`java\tscript:` is `javascript:`), multimedia annotations (which carry players and scripts) and
+the XFA forms of an /AcroForm. Appearance, annotations and form fields stay as they were. Files
+carried in FileAttachment annotations are handled by `documents.record.carried`.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from pypdf import PdfWriter
-from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject, PdfObject
+from pypdf.generic import (
+    ArrayObject,
+    DictionaryObject,
+    IndirectObject,
+    NameObject,
+    PdfObject,
+    TextStringObject,
+)
 
 # Navigation inside the record, a web link the reader chooses to follow, a viewer command
 # (next page, print …), an article thread. Everything else runs code, submits data, opens files
@@ -20,6 +31,26 @@ from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObj
 SAFE_ACTIONS = frozenset({"/GoTo", "/URI", "/Named", "/Thread"})
 ACTIVE_ANNOTATIONS = frozenset({"/Screen", "/Movie", "/Sound", "/RichMedia", "/3D"})
 _MAX_PARENT_DEPTH = 64
+
+
+SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
+# What browsers and PDF viewers skip inside a URL: ASCII whitespace and C0 controls anywhere, and
+# the invisible format characters (zero-width space and joiners, bidi marks) some of them drop.
+_IGNORED = re.compile(r"[\x00-\x20\x7f\u00ad\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]")
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
+
+
+def safe_uri(text: str) -> str | None:
+    """The URI as it will be kept, if it is an absolute http, https or mailto URI; else None.
+
+    Every link of the record goes through here (link annotations, their /Next chains).
+    Relative URIs are refused too: a viewer resolves them against a /Base we do not control.
+    """
+    cleaned = _IGNORED.sub("", text)
+    match = _SCHEME.match(cleaned)
+    if match is None or match.group(1).lower() not in SAFE_SCHEMES:
+        return None
+    return cleaned
 
 
 def safe_action(action: PdfObject | None) -> DictionaryObject | None:
@@ -35,8 +66,11 @@ def safe_action(action: PdfObject | None) -> DictionaryObject | None:
         uri = action.get("/URI")
         text = uri.get_object() if uri is not None else ""
         text = text.decode("latin-1", "replace") if isinstance(text, bytes) else str(text)
-        if text.strip().lower().startswith(("javascript:", "file:", "vbscript:", "data:")):
+        uri_kept = safe_uri(text)
+        if uri_kept is None:
             return None
+        # The link points where the check looked, not at a spelling a viewer reads otherwise.
+        action[NameObject("/URI")] = TextStringObject(uri_kept)
     if "/Next" in action:
         nexts = action["/Next"].get_object()
         items = list(nexts) if isinstance(nexts, ArrayObject) else [nexts]
@@ -99,7 +133,8 @@ def _clean_parents(annot: DictionaryObject, seen: set[int]) -> None:
 def sanitize_catalog(writer: PdfWriter) -> None:
     """Whatever the merge put into the catalog that could run: XFA scripts, calculation order."""
     root = writer.root_object
-    for key in ("/OpenAction", "/AA"):
+    # /URI holds the /Base that relative links resolve against.
+    for key in ("/OpenAction", "/AA", "/URI"):
         root.pop(key, None)
     names = root.get("/Names")
     if names is not None and isinstance(names.get_object(), DictionaryObject):
