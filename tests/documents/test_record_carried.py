@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import struct
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pypdf import PdfReader, PdfWriter
@@ -101,7 +102,7 @@ def hostile_pdf() -> bytes:
             }
         )
         for key, value in entries.items():
-            annot[NameObject("/" + key)] = value  # type: ignore[assignment]
+            annot[NameObject("/" + key)] = value
         return annot
 
     link = annotation(
@@ -151,7 +152,7 @@ def test_hostile_content_of_an_upload_stays_out_of_the_record(tmp_path: Path) ->
     annots = [a.get_object() for a in page.get("/Annots", [])]
     assert [a["/Subtype"] for a in annots] == ["/Link"]
     assert "/A" not in annots[0]  # the disguised javascript: link lost its action
-    names = reader.root_object["/Names"]["/EmbeddedFiles"]["/Names"]
+    names: Any = reader.root_object["/Names"]["/EmbeddedFiles"]["/Names"]  # type: ignore[index]
     kept = [str(names[i]) for i in range(0, len(names), 2)]
     assert any(k.endswith("メモ.txt") for k in kept), kept
     assert not any(k.endswith(".exe") for k in kept), kept
