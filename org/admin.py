@@ -1,10 +1,34 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import Model
+from django.forms import ModelForm
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from org import changes
 from org.models import Absence, Department, Position, Post, User
+
+
+class _FollowedAdmin(admin.ModelAdmin):
+    """Changes here move open tasks (org.changes): posts change holders, absences start."""
+
+    def save_model(self, request: HttpRequest, obj: Model, form: ModelForm, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        changes.changed()
+
+    def delete_model(self, request: HttpRequest, obj: Model) -> None:
+        super().delete_model(request, obj)
+        changes.changed()
+
+    def save_related(
+        self, request: HttpRequest, form: ModelForm, formsets: Any, change: bool
+    ) -> None:
+        super().save_related(request, form, formsets, change)
+        changes.changed()
 
 
 class PostInline(admin.TabularInline):
@@ -25,6 +49,10 @@ class UserAdmin(DjangoUserAdmin):
         (_("Organisation"), {"fields": ("display_name", "employee_id", "is_demo_account")}),
     )
 
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)  # the posts inline
+        changes.changed()
+
 
 @admin.register(Department)
 class DepartmentAdmin(admin.ModelAdmin):
@@ -41,15 +69,24 @@ class PositionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Post)
-class PostAdmin(admin.ModelAdmin):
-    list_display = ["user", "department", "position", "is_primary", "deputy", "ends_on"]
+class PostAdmin(_FollowedAdmin):
+    list_display = [
+        "user",
+        "department",
+        "position",
+        "is_primary",
+        "deputy",
+        "starts_on",
+        "ends_on",
+        "handover_until",
+    ]
     list_filter = ["department", "position", "is_primary"]
     search_fields = ["user__username", "user__display_name", "department__name"]
     autocomplete_fields = ["user", "department", "position", "deputy"]
 
 
 @admin.register(Absence)
-class AbsenceAdmin(admin.ModelAdmin):
+class AbsenceAdmin(_FollowedAdmin):
     list_display = ["user", "starts_at", "ends_at", "deputy", "reason"]
     search_fields = ["user__username", "user__display_name"]
     autocomplete_fields = ["user", "deputy"]

@@ -26,6 +26,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from org import changes
 from org.models import Department, Position, Post, User
 
 HEADER_ALIASES = {
@@ -107,7 +108,9 @@ def import_csv(data: bytes, kind: str) -> ImportResult:
     rows = list(read_rows(decode(data), kind))
     importer = {"departments": _departments, "positions": _positions, "staff": _staff}[kind]
     with transaction.atomic():
-        return importer(rows)
+        result = importer(rows)
+        changes.changed()  # posts may have new holders: their open tasks follow (org.changes)
+        return result
 
 
 def _int(value: str, line_no: int, column: str, errors: list[str]) -> int:

@@ -15,6 +15,7 @@ from workflow.models import (
     ApproverRule,
     HistoryEntry,
     Route,
+    RouteException,
     RouteSelectionRule,
     RouteTemplate,
     StageTemplate,
@@ -36,6 +37,7 @@ class StageInline(admin.StackedInline):
         "role",
         "quorum",
         "skippable",
+        "same_person_again",
         "amount_min",
         "amount_max",
         "doc_types",
@@ -46,7 +48,7 @@ class StageInline(admin.StackedInline):
 
 @admin.register(RouteTemplate)
 class RouteTemplateAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "version", "is_active", "updated_at"]
+    list_display = ["code", "name", "version", "after_send_back", "is_active", "updated_at"]
     readonly_fields = ["version", "updated_at"]
     search_fields = ["code", "name"]
     inlines = [StageInline]
@@ -75,11 +77,21 @@ class StageTemplateAdmin(admin.ModelAdmin):
         touch(form.instance.template_id)
 
 
+class ExceptionInline(admin.TabularInline):
+    """Routes a drafter may choose although their decider ranks below the rule's (例外)."""
+
+    model = RouteException
+    extra = 0
+    fields = ["template", "reason", "created_at"]
+    readonly_fields = ["created_at"]
+
+
 @admin.register(RouteSelectionRule)
 class RouteSelectionRuleAdmin(admin.ModelAdmin):
     list_display = ["priority", "name", "template", "amount_min", "amount_max", "is_active"]
     list_editable = ["is_active"]
     filter_horizontal = ["doc_types", "departments"]
+    inlines = [ExceptionInline]
 
 
 @admin.register(Route)
@@ -89,11 +101,13 @@ class RouteAdmin(ReadOnlyAdmin):
         "document",
         "template_code",
         "template_version",
+        "rule_template_code",
+        "deviation",
         "status",
         "current_stage",
         "created_at",
     ]
-    list_filter = ["status", "template_code"]
+    list_filter = ["status", "template_code", "deviation"]
 
 
 @admin.register(HistoryEntry)

@@ -16,8 +16,8 @@ from documents.api import visible_document
 from org.auth import user_of
 from org.models import User
 from security.stepup import require_recent_second_factor
-from workflow import services, states
-from workflow.models import Route, RouteStage, Slot, SlotStatus
+from workflow import personnel, questions, services, states
+from workflow.models import Question, Route, RouteStage, Slot, SlotStatus
 from workflow.resolution import PlannedRoute
 
 
@@ -79,19 +79,37 @@ def slot_data(slot: Slot) -> dict[str, Any]:
         "on_behalf_of": person(slot.on_behalf_of),
         "position": slot.position_name,
         "department": slot.department_name,
+        "previous_assignee": person(slot.previous_assignee),
         "acted_at": slot.acted_at,
         "comment": slot.comment,
     }
 
 
+def rules_data(route: Route) -> dict[str, Any]:
+    """What the 専決規程 asked for, beside the route used (workflow.authority)."""
+    return {
+        "rule": route.rule_name,
+        "template": route.rule_template_code,
+        "template_name": route.rule_template_name,
+        "deviation": route.deviation,
+        "reason": route.deviation_reason,
+    }
+
+
 def route_data(route: Route) -> dict[str, Any]:
     stages: list[RouteStage] = list(
-        route.stages.prefetch_related("slots__assignee", "slots__on_behalf_of")
+        route.stages.prefetch_related(
+            "slots__assignee", "slots__on_behalf_of", "slots__previous_assignee"
+        )
     )
     return {
         "id": route.pk,
         "status": route.status,
         "template": route.template_code,
+        "template_name": route.template_name,
+        "rules": rules_data(route),
+        "after_send_back": route.after_send_back,
+        "questions": questions.thread(route),
         "current_stage": route.current_stage,
         "stages": [
             {
@@ -108,9 +126,22 @@ def route_data(route: Route) -> dict[str, Any]:
 
 
 def plan_data(planned: PlannedRoute) -> dict[str, Any]:
+    rules = planned.authority
     return {
         "template": planned.template.code if planned.template else None,
         "template_name": planned.template.name if planned.template else None,
+        "rules": {
+            "rule": rules.rule_name,
+            "template": rules.rule_template.code,
+            "template_name": rules.rule_template.name,
+            "decider": rules.decider,
+            "deviation": rules.deviation,
+            "reason": rules.reason,
+            "note": rules.note(planned.template) if planned.template else "",
+        }
+        if rules is not None
+        else None,
+        "passed_over": list(planned.passed_over),
         "stages": [
             {
                 "name": s.name,
@@ -239,8 +270,91 @@ class TaskListView(APIView):
 
 
 def _slot_response(slot_id: int) -> Response:
-    slot = get_object_or_404(Slot.objects.select_related("assignee", "on_behalf_of"), pk=slot_id)
+    slot = get_object_or_404(
+        Slot.objects.select_related("assignee", "on_behalf_of", "previous_assignee"), pk=slot_id
+    )
     return Response(slot_data(slot))
+
+
+def _person(username: str) -> User:
+    found = User.objects.filter(username=username, is_active=True).first()
+    if found is None:
+        raise services.WorkflowError(
+            "invalid", _("No active user %(name)s.") % {"name": username[:150]}
+        )
+    return found
+
+
+class ReassignSerializer(serializers.Serializer):
+    to = serializers.CharField(max_length=150, help_text="The username of the new assignee")
+    reason = serializers.CharField(max_length=2000)
+
+
+class ReassignView(APIView):
+    @extend_schema(
+        request=ReassignSerializer,
+        summary="Reassign an open task (administrators, or the assignee's superior)",
+    )
+    def post(self, request: Request, task_id: int) -> Response:
+        form = ReassignSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        personnel.reassign(
+            user_of(request),
+            task_id,
+            _person(form.validated_data["to"]),
+            form.validated_data["reason"],
+        )
+        return _slot_response(task_id)
+
+
+class AskSerializer(serializers.Serializer):
+    to = serializers.CharField(
+        max_length=150, help_text="The drafter or an earlier approver (username)"
+    )
+    text = serializers.CharField(max_length=questions.MAX_TEXT)
+
+
+class AnswerSerializer(serializers.Serializer):
+    text = serializers.CharField(max_length=questions.MAX_TEXT)
+
+
+def _question_data(question: Question) -> dict[str, Any]:
+    return {
+        "id": question.pk,
+        "task": question.slot_id,
+        "answer_task": question.answer_slot_id,
+        "asked_to": person(question.asked_to),
+        "text": question.text,
+        "answer": question.answer,
+        "asked_at": question.asked_at,
+        "answered_at": question.answered_at,
+    }
+
+
+class AskView(APIView):
+    @extend_schema(
+        request=AskSerializer,
+        summary="Ask the drafter or an earlier approver a question (質疑); the task stays yours",
+    )
+    def post(self, request: Request, task_id: int) -> Response:
+        form = AskSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        question = questions.ask(
+            user_of(request),
+            task_id,
+            _person(form.validated_data["to"]),
+            form.validated_data["text"],
+        )
+        return Response(_question_data(question), status=status.HTTP_201_CREATED)
+
+
+class AnswerView(APIView):
+    @extend_schema(request=AnswerSerializer, summary="Answer the question of this task (質疑)")
+    def post(self, request: Request, task_id: int) -> Response:
+        form = AnswerSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        question = questions.answer(user_of(request), task_id, form.validated_data["text"])
+        return Response(_question_data(question))
 
 
 class ApproveView(APIView):

@@ -12,3 +12,9 @@ class WorkflowConfig(AppConfig):
         from workflow.cover import route_for_cover
 
         set_route_provider(route_for_cover)
+
+        # Open tasks follow posts and people when the organisation changes (org.changes).
+        from org import changes
+        from workflow.personnel import apply_personnel_changes
+
+        changes.follow(apply_personnel_changes)

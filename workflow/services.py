@@ -212,6 +212,10 @@ def _submit(
         route_note=rules.note(planned.template) if rules and planned.template else "",
         passed_over=list(planned.passed_over),
     )
+    for note in planned.passed_over:
+        # Separation of duties: whom the route left out or passed over, and why, as lines of
+        # the history of their own.
+        history(route, ActionKind.PASS_OVER, user, comment=note)
     progression.advance(RouteRows.read(route))  # the first stages open
     ensure_record(version)
     sealing.seal_submission(route, user)

@@ -29,4 +29,7 @@ urlpatterns = [
     path("v1/tasks/<int:task_id>/approve", api.ApproveView.as_view(), name="approve"),
     path("v1/tasks/<int:task_id>/send-back", api.SendBackView.as_view(), name="send-back"),
     path("v1/tasks/<int:task_id>/reject", api.RejectView.as_view(), name="reject"),
+    path("v1/tasks/<int:task_id>/reassign", api.ReassignView.as_view(), name="reassign"),
+    path("v1/tasks/<int:task_id>/ask", api.AskView.as_view(), name="ask"),
+    path("v1/tasks/<int:task_id>/answer", api.AnswerView.as_view(), name="answer"),
 ]

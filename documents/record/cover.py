@@ -297,6 +297,11 @@ def _two_lines(pdf: FPDF, text: str, width: float) -> list[str]:
     return jawrap.wrap(text, width, pdf.get_string_width)
 
 
+def _note_in_box(pdf: FPDF, x: float, top: float, note: str) -> None:
+    """An earlier version's approval, printed where the seal would go: 第1版で承認 / （鈴木）."""
+    _centered(pdf, x, top, STAMP_W, STAMP_W, note, (7, 6.5, 6, 5.5, 5))
+
+
 def _stamp_boxes(pdf: FPDF, info: CoverInfo, labels: dict[str, str]) -> list[StampRect]:
     if not info.stamp_boxes:
         return []
@@ -319,6 +324,8 @@ def _stamp_boxes(pdf: FPDF, info: CoverInfo, labels: dict[str, str]) -> list[Sta
                 pdf, x, top + STAMP_LABEL_H + STAMP_W, STAMP_W, STAMP_NAME_H, box.name, (7, 6, 5)
             )
             square_top = top + STAMP_LABEL_H
+            if box.note:
+                _note_in_box(pdf, x, square_top, box.note)
             rects.append(
                 StampRect(
                     index=start + column,

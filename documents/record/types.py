@@ -30,6 +30,9 @@ class StampBox:
     name: str = ""
     # Who signs into this box (e.g. "2:0" = stage 2, slot 0), kept in the record's layout.
     key: str = ""
+    # Printed in the box instead of a seal, e.g. 第1版で承認（鈴木）: an approval of an earlier
+    # version that this version's route did not ask again. A box with a note gets no seal.
+    note: str = ""
 
 
 @dataclass(frozen=True)
