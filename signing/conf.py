@@ -17,7 +17,9 @@ Settings (all optional; config/settings.py need not define them):
     Paths of PEM/DER files with further trust roots for verification (e.g. an LGPKI root);
     environment ``EKESSAI_EXTRA_TRUST_ROOTS`` (``os.pathsep``-separated).
 ``SIGNING_CRL_URL``
-    If set, written into issued certificates as their CRL distribution point.
+    The CRL distribution point written into issued certificates (position and TSA), for
+    validators outside the deployment. Default: ``SITE_URL`` + :data:`CRL_PATH`, served
+    without login by :class:`signing.api.CrlView`; an empty string leaves it out.
 ``SIGNING_ORGANISATION``
     O= of the internal CA (default サンプル市); environment ``EKESSAI_ORGANISATION``.
 ``SIGNING_BYTES_RESERVED``
@@ -74,8 +76,15 @@ def extra_trust_root_files() -> list[Path]:
     return [Path(p) for p in getattr(settings, "SIGNING_EXTRA_TRUST_ROOTS", ()) or ()]
 
 
+CRL_PATH = "/api/v1/trust/crl.crl"
+
+
 def crl_url() -> str | None:
-    return setting("SIGNING_CRL_URL", "EKESSAI_CRL_URL") or None
+    value = setting("SIGNING_CRL_URL", "EKESSAI_CRL_URL")
+    if value is None:
+        site = str(getattr(settings, "SITE_URL", "") or "").rstrip("/")
+        return f"{site}{CRL_PATH}" if site else None
+    return str(value) or None
 
 
 def bytes_reserved() -> int:

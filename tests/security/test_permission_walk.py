@@ -186,6 +186,7 @@ OWN_RULES: dict[tuple[str, str], Rule] = {
 # --- public endpoints -----------------------------------------------------------------------------
 PUBLIC_RULES: dict[tuple[str, str], int] = {
     ("GET", "/api/v1/trust/root.pem"): 200,  # the CA certificate that verifies our signatures
+    ("GET", "/api/v1/trust/crl.crl"): 200,  # its CRL, the distribution point of our certificates
 }
 
 
