@@ -93,8 +93,8 @@ class TrustRootView(APIView):
 
 class CrlView(APIView):
     """The CRL distribution point named in our certificates: outside validators (an AdES
-    validator, Acrobat) fetch it without credentials. Re-signed daily (``CertificateAuthority.crl``),
-    so it never goes stale; clients may cache it for an hour."""
+    validator, Acrobat) fetch it without credentials. Re-signed daily
+    (``CertificateAuthority.crl``), so it never goes stale; clients may cache it for an hour."""
 
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
