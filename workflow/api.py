@@ -416,8 +416,25 @@ class BulkApproveView(APIView):
         results = services.bulk_approve(
             user_of(request), form.validated_data["task_ids"], form.validated_data["comment"]
         )
+        done = [r.task_id for r in results if r.ok]
+        not_done = [r.task_id for r in results if not r.ok]
+        # Always a result per task, also under an outage: which were approved, which were not.
+        if not not_done:
+            message = _("All %(count)d tasks were approved.") % {"count": len(done)}
+        else:
+            message = _(
+                "%(done)d approved and signed; %(failed)d not approved (tasks %(ids)s): see each "
+                "result, then approve those again."
+            ) % {
+                "done": len(done),
+                "failed": len(not_done),
+                "ids": ", ".join(str(i) for i in not_done),
+            }
         return Response(
             {
+                "approved": done,
+                "not_approved": not_done,
+                "message": message,
                 "results": [
                     {
                         "task_id": r.task_id,
@@ -425,6 +442,6 @@ class BulkApproveView(APIView):
                         **({"error": {"code": r.code, "message": r.message}} if not r.ok else {}),
                     }
                     for r in results
-                ]
+                ],
             }
         )

@@ -11,6 +11,7 @@ database are queued for after commit (workflow.hooks).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -25,6 +26,7 @@ from documents.models import AccessReason, Document, DocumentAccess
 from documents.records import ensure_record
 from documents.services import freeze_version
 from org.models import User
+from storage import StorageUnavailable
 from workflow import authority, hooks, locks, progression, sealing
 from workflow.authority import Authority
 from workflow.models import (
@@ -48,6 +50,8 @@ from workflow.resolution import (
     with_additions,
 )
 from workflow.states import DocumentFlow, SlotFlow, StageFlow, refusal
+
+logger = logging.getLogger(__name__)
 
 
 class WorkflowError(ApiError):
@@ -448,13 +452,48 @@ class BulkResult:
 
 
 def bulk_approve(user: User, slot_ids: Sequence[int], comment: str = "") -> list[BulkResult]:
-    """一括承認: each task in its own transaction, so one refusal does not undo the others."""
-    results = []
+    """一括承認: each task in its own transaction, so one refusal does not undo the others.
+
+    A result per task, always. An outage (the object store, the time-stamping service: a 503,
+    or anything unexpected) fails its task and stops the run: the tasks before it stay approved
+    and signed, the ones after it are reported as not tried, with the reason."""
+    results: list[BulkResult] = []
+    stopped: BulkResult | None = None
     for slot_id in dict.fromkeys(slot_ids):
+        if stopped is not None:
+            results.append(
+                BulkResult(
+                    slot_id,
+                    False,
+                    "not_attempted",
+                    _("Not tried, because of the failure before it: %(reason)s")
+                    % {"reason": stopped.message},
+                )
+            )
+            continue
         try:
             approve(user, slot_id, comment)
         except ApiError as exc:
-            results.append(BulkResult(slot_id, False, str(exc.get_codes()), str(exc.detail)))
+            result = BulkResult(slot_id, False, str(exc.get_codes()), str(exc.detail))
+            if exc.status_code >= status.HTTP_500_INTERNAL_SERVER_ERROR:
+                stopped = result
+        except StorageUnavailable:
+            logger.warning("bulk approval stopped at task %s: object store unavailable", slot_id)
+            result = stopped = BulkResult(
+                slot_id,
+                False,
+                "storage_unavailable",
+                _("The document store is unreachable; this task was not approved."),
+            )
+        except Exception:
+            logger.exception("bulk approval stopped at task %s", slot_id)
+            result = stopped = BulkResult(
+                slot_id,
+                False,
+                "server_error",
+                _("An unexpected error occurred; this task was not approved."),
+            )
         else:
-            results.append(BulkResult(slot_id, True))
+            result = BulkResult(slot_id, True)
+        results.append(result)
     return results
