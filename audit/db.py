@@ -28,3 +28,9 @@ def allow_truncate_in_test_database() -> None:
         quoted = connection.ops.quote_name(name)
         cursor.execute(f"ALTER DATABASE {quoted} SET {TRUNCATE_SETTING} = 'allow'")
         cursor.execute(f"SET {TRUNCATE_SETTING} = 'allow'")
+    # ALTER DATABASE reaches new connections only: with a connection pool (config.settings),
+    # connections opened before it would keep refusing, so the pool starts afresh.
+    close_pool = getattr(connection, "close_pool", None)
+    if close_pool is not None and connection.settings_dict.get("OPTIONS", {}).get("pool"):
+        connection.close()
+        close_pool()
