@@ -127,3 +127,24 @@ def test_production_cookies_are_secure_and_hsts_is_sent(tmp_path):
     assert (secure, csrf, device) == ("True", "True", "True")
     assert int(hsts) >= 180 * 24 * 3600
     assert "https://" in origins
+
+
+# --- Cache-Control on shared office PCs (issue 17) ----------------------------------------------
+
+
+def test_signed_in_pages_and_the_api_are_not_stored(demo_org, bearer):
+    from tests.security.scenario import _draft, session
+
+    browser_client = session("tanaka")
+    document, attachment = _draft("キャッシュの確認")
+    for url in ("/", f"/documents/{document}/", "/api/v1/me", f"/api/v1/documents/{document}"):
+        response = browser_client.get(url)
+        assert response.status_code == 200, url
+        assert "no-store" in response["Cache-Control"], url
+    token_answer = bearer("tanaka").get("/api/v1/tasks")
+    assert "no-store" in token_answer["Cache-Control"]
+    anonymous_api = Client().get("/api/v1/me")
+    assert anonymous_api.status_code == 401 and "no-store" in anonymous_api["Cache-Control"]
+    # Downloads keep their own rules (private, range requests).
+    download = browser_client.get(f"/api/v1/documents/{document}/attachments/{attachment}")
+    assert download["Cache-Control"] == "private, no-transform"
