@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 from api.errors import ApiError
 from api.pagination import Pages
 from audit import services as audit
-from documents import describe, downloads, services
+from documents import access, describe, downloads, services
 from documents.access import require_kept, visible_documents
 from documents.models import Attachment, AttachmentKind, Document, DocumentVersion
 from documents.previews import PreviewError, render_page
@@ -90,7 +90,14 @@ class DocumentListView(APIView):
         )
         paginator = DocumentPagination()
         page = paginator.paginate_queryset(qs, request, view=self)
-        data = DocumentSummarySerializer(page, many=True).data
+        # A disposed or transferred record is listed as its tombstone, not as the document
+        # (documents.access.GONE): number, title and who approved the disposal, nothing more.
+        data = [
+            {"id": d.pk, "status": d.status, "gone": True, "tombstone": access.tombstone(d)}
+            if d.status in access.GONE
+            else DocumentSummarySerializer(d).data
+            for d in page or []
+        ]
         return Response(
             {
                 "results": data,

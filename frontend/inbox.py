@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
+from documents import access
 from documents.access import visible_documents
 from documents.models import Document, Status
 from org.models import User
@@ -121,7 +122,13 @@ def search_results(user: User, conditions: dict[str, Any]) -> list[Document]:
     from documents.querying import search
 
     qs = search(user, conditions).select_related("doc_type", "drafter", "department")
-    return list(qs.order_by("-created_at", "-id")[:50])
+    found = list(qs.order_by("-created_at", "-id")[:50])
+    for document in found:
+        # A disposed or transferred record is listed as its tombstone (documents.access.GONE).
+        document.gone = (  # type: ignore[attr-defined]
+            access.tombstone(document) if document.status in access.GONE else None
+        )
+    return found
 
 
 def may_see(user: User, document_id: int) -> Document | None:

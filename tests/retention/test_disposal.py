@@ -221,8 +221,13 @@ def test_the_full_disposal_through_the_route(decided, clock, django_capture_on_c
     browser.force_login(User.objects.get(username="tanaka"))
     page = browser.get(f"/documents/{document.pk}/")
     assert page.status_code == 410 and request_doc.number in page.content.decode()
+    # Search lists the tombstone, not the document (no drafter, amount or counterparty).
     found = session("tanaka").get("/api/v1/documents", {"status": "disposed"}).json()["results"]
     assert [d["id"] for d in found] == [document.pk]
+    assert found[0]["gone"] and found[0]["tombstone"]["number"] == decided.number
+    assert "counterparty" not in found[0] and "amount" not in found[0]
+    home = browser.get("/", {"q": document.title[:4]}).content.decode()
+    assert request_doc.number in home and decided.number in home
     assert session("admin").get("/api/v1/retention/expired").json()["results"] == []
 
 
