@@ -68,6 +68,10 @@ from workflow.models import HistoryEntry
 FORMAT = "ekessai-evidence/1"
 AUDIT_FORMAT = 1
 CHECKER = Path(__file__).with_name("verify_audit_chain.py")
+# The record's checker and the policy it applies, as the system has them (signing/): copied into
+# the package as verify_record.py and record_policy.py.
+RECORD_CHECKER = Path(__file__).parents[1] / "signing" / "offline_check.py"
+RECORD_POLICY = Path(__file__).parents[1] / "signing" / "annotation_policy.py"
 SPOOL_BYTES = 32 * 1024 * 1024
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]")
 
@@ -538,6 +542,8 @@ def build_package(document: Document, user: User, *, request: Any = None) -> Evi
         Member.of("verification.pdf", pdf),
         *audit_members,
         Member.of("verify_audit_chain.py", checker),
+        Member.of("verify_record.py", RECORD_CHECKER.read_bytes()),
+        Member.of("record_policy.py", RECORD_POLICY.read_bytes()),
         Member.of("history.json", _json(history)),
         *cert_members,
         *records,

@@ -15,7 +15,7 @@ from .report_pdf import local_time
 
 # Checks the document timestamp(s) with pyHanko's library (its CLI does not list them). The tests
 # run this very text.
-TIMESTAMP_CHECK = """python3 - <<'EOF'
+TIMESTAMP_CHECK = """venv/bin/python - <<'EOF'
 from pyhanko.keys import load_cert_from_pemder
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_timestamp
@@ -73,6 +73,8 @@ def _listing(
         en.append("  audit-anchors/         the same timestamp tokens (DER, for openssl)")
     ja += [
         "  verify_audit_chain.py  監査証跡の検証スクリプト（Python 標準ライブラリのみ）",
+        "  verify_record.py       決裁記録の署名の検証スクリプト（pyHanko を使用）",
+        "  record_policy.py       その判定方針（署名後に許される変更）。本システムと同じもの",
         "  history.json           決裁の経過（起案・承認・差し戻し等）と、各署名を行った者",
         "  verification.json      作成時の署名検証結果（機械可読）",
         "  verification.pdf       同じ検証結果（電子署名検証報告書）",
@@ -82,6 +84,8 @@ def _listing(
     ]
     en += [
         "  verify_audit_chain.py  checks audit.jsonl (Python standard library only)",
+        "  verify_record.py       checks record.pdf's signatures and coverage (uses pyHanko)",
+        "  record_policy.py       the rules it applies (what may follow a signature): the system's",
         "  history.json           the route's history (draft, approvals, send-backs …) and signers",
         "  verification.json      the signature check made when the package was made",
         "  verification.pdf       the same check as a report to read (in Japanese and English)",
@@ -193,20 +197,34 @@ def readme(
     pdfsig -nssdir sql:nssdb record.pdf
   各署名が「Certificate is Trusted.」となります。
 
-■ 3. pyHanko による検証（タイムスタンプを含む）
-    pip install pyhanko-cli
-    pyhanko sign validate --pretty-print --trust certificates/root.pem --no-diff-analysis record.pdf
+■ 3. 本システムの判定方針による検証（verify_record.py, pyHanko）
+  公開されている pyHanko の固定した版を、新しい仮想環境に入れて使います（Windows では
+  venv/bin/ を venv\\Scripts\\ に読み替えてください）:
+    python3 -m venv venv
+    venv/bin/pip install pyhanko==0.38.0 pyhanko-cli==0.6.0
+    venv/bin/python verify_record.py
+  各署名と文書タイムスタンプについて「VALID」と、その後の変更（none 変更なし、annotations
+  注釈・押印の追加のみ）が表示され、最後に「OK」と終了コード 0 になります。このスクリプトは
+  record_policy.py（本システムが使う判定方針そのもの）で、署名の後に加えられたものが
+  マーカー・付箋・後の承認者の押印だけであることと、最後の署名または文書タイムスタンプの
+  後に、検証情報以外の誰も署名していない変更がないことを確かめます。
+  pyHanko 自身のコマンドでも署名を検証できます:
+    venv/bin/pyhanko sign validate --pretty-print --trust certificates/root.pem \\
+      --soft-revocation-check --no-diff-analysis record.pdf
   {sigs} 件の署名それぞれについて「The signer's certificate is trusted.」「The signature is
   cryptographically sound.」「The TSA certificate is trusted.」「The signature is judged VALID.」
   と表示されます（OS の証明書ストアについての WARNING は無視して構いません）。
-  --no-diff-analysis は、署名の後に承認者が加えた注釈（マーカー・付箋など）を pyHanko の既定の
-  方針が許されない変更とみなすためです。既定の方針のままでも、最後の署名（決裁）はその後に
-  検証情報と文書タイムスタンプしか加えられていないため ACCEPTABLE_MODIFICATIONS と判定されます:
-    pyhanko sign validate --trust certificates/root.pem record.pdf
-  各署名の後の変更が注釈だけであることは、verification.json / verification.pdf の
-  「その後の変更」に本システムの判定（注釈のみ許容）として示されています。
-  pyhanko sign validate は文書タイムスタンプを一覧に出さないため、pyHanko のライブラリで
-  確かめます（pip install pyhanko-cli で入ります）。「INTACT TRUSTED」と表示されます:
+  証明書は失効リスト（CRL）の配布場所としてこのシステムの URL を示しています。ネットワークに
+  接続していれば pyHanko はそこから CRL を取得して失効を確認します。接続せずに確認するときは
+  --soft-revocation-check で取得の失敗を許します（失効の確認は verify_record.py が
+  certificates/crl.pem と記録に埋め込まれた検証情報で行い、下の OpenSSL でもできます）。
+  --no-diff-analysis を外すと、pyHanko の既定の方針は署名の後に加えられた注釈を一律に
+  許されない変更とみなすため（pyHanko issue 209）、後に承認者のマーカー・付箋・押印がある
+  署名は「The signature is judged INVALID.」となります。最後の署名（決裁）は、その後に検証
+  情報と文書タイムスタンプしかないため既定の方針でも VALID です。両者の判定が異なるのは
+  この 1 点だけで、注釈の扱いは verify_record.py の「changes after it」で確認してください。
+  pyhanko sign validate は文書タイムスタンプを一覧に出さないため、pyHanko のライブラリでも
+  確かめられます。「INTACT TRUSTED」と表示されます:
 {ts_check}
   署名者の証明書がルートに連なり失効していないことは OpenSSL でも確認できます:
     openssl verify -no_check_time -crl_check -CAfile certificates/root.pem \\
@@ -282,21 +300,34 @@ Files
     pdfsig -nssdir sql:nssdb record.pdf
   Each signature then says "Certificate is Trusted."
 
-3. pyHanko (timestamps included)
-    pip install pyhanko-cli
-    pyhanko sign validate --pretty-print --trust certificates/root.pem --no-diff-analysis record.pdf
+3. The record by this system's own rules (verify_record.py, pyHanko)
+  Install the pinned, published pyHanko into a fresh virtual environment (on Windows read
+  venv\\Scripts\\ for venv/bin/):
+    python3 -m venv venv
+    venv/bin/pip install pyhanko==0.38.0 pyhanko-cli==0.6.0
+    venv/bin/python verify_record.py
+  It prints VALID for each signature and document timestamp with what changed after it (none,
+  or annotations: marks and later seals only), then OK, and exits with 0. It applies
+  record_policy.py, the very rules this system judges records by: what follows a signature may
+  only be highlights, notes, pen marks and later approvers' seals, and nothing but validation
+  data may follow the last signature or document timestamp (nobody signed it).
+  pyHanko's own command checks the signatures too:
+    venv/bin/pyhanko sign validate --pretty-print --trust certificates/root.pem \\
+      --soft-revocation-check --no-diff-analysis record.pdf
   For each of the {sigs} signatures it prints "The signer's certificate is trusted.", "The
   signature is cryptographically sound.", "The TSA certificate is trusted." and "The signature is
   judged VALID." (a WARNING about the operating system's trust list does no harm).
-  --no-diff-analysis is needed because pyHanko's default policy counts the approvers'
-  annotations (highlights, notes) added after a signature as illegal changes. Even with the
-  default policy the last signature (the decision) is ACCEPTABLE_MODIFICATIONS, as only
-  validation data and a document timestamp follow it:
-    pyhanko sign validate --trust certificates/root.pem record.pdf
-  verification.json and verification.pdf say, for each signature, whether what followed it was
-  annotations only (this system's policy). pyhanko sign validate does not list the document
-  timestamp; check it with pyHanko's library (installed with pyhanko-cli). It prints INTACT
-  TRUSTED:
+  The certificates name this system's URL as their CRL distribution point: online, pyHanko
+  fetches the CRL there and checks revocation. Offline, --soft-revocation-check lets the fetch
+  fail (verify_record.py checks revocation with certificates/crl.pem and the validation data
+  embedded in the record, and so does OpenSSL below).
+  Without --no-diff-analysis, pyHanko's default policy counts every annotation added after a
+  signature as an illegal change (pyHanko issue 209), so a signature followed by later
+  approvers' marks or seals is "judged INVALID"; the last signature (the decision), followed only
+  by validation data and the document timestamp, is VALID either way. That is the one point
+  where the two disagree, by design: verify_record.py's "changes after it" says what followed.
+  pyhanko sign validate does not list the document timestamp; pyHanko's library checks it. It
+  prints INTACT TRUSTED:
 {ts_check}
   OpenSSL confirms that the signers' certificates chain to the root and are not revoked:
     openssl verify -no_check_time -crl_check -CAfile certificates/root.pem \\
