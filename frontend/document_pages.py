@@ -22,6 +22,7 @@ from documents.access import can_edit
 from documents.models import Disclosure, Document, DocumentType, Retention, Secrecy
 from frontend import drafting, inbox, strings, workspace
 from org.auth import user_of
+from workflow import questions
 
 
 def _document(request: HttpRequest, document_id: int) -> Document:
@@ -100,6 +101,11 @@ def _route_context(request: HttpRequest, document: Document) -> dict[str, Any]:
         "task": task,
         "may": workspace.permissions(user, document, task, route),
         "send_back_targets": workspace.send_back_targets(task) if task else [],
+        "askable": workspace.askable(task) if task else [],
+        "question": workspace.question_for(task),
+        "questions": questions.thread(route) if route else [],
+        "reassignable": workspace.reassignable(user, route),
+        "route_note": workspace.route_note(route),
         "final": workspace.is_final(task) if task else False,
         # Changes whenever a signature extends the record: the viewer then fetches it again.
         "record_key": workspace.current_version(document).record_sha256[:16],

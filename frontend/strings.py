@@ -233,6 +233,25 @@ def workspace() -> dict[str, Any]:
         ),
         "withdraw": _("Withdraw"),
         "withdrawn": _("Withdrawn."),
+        "askTitle": _("Ask a question (質疑)?"),
+        "askMessage": _(
+            "The task stays with you and its reminder clock stops until the answer comes back. "
+            "The question and its answer go into the history."
+        ),
+        "ask": _("Ask"),
+        "askTo": _("Ask"),
+        "question": _("Question"),
+        "asked": _("Question sent. You will be told when it is answered."),
+        "answerEmpty": _("Write your answer first."),
+        "answered": _("Answer sent."),
+        "reassignTitle": _("Reassign this task?"),
+        "reassignMessage": _(
+            "%(name)s’s task goes to the person you choose; both are told, and the history "
+            "and audit trail keep your reason."
+        ),
+        "reassign": _("Reassign"),
+        "reassignTo": _("Reassign to"),
+        "reassigned": _("Reassigned."),
         "failed": _("That did not work; check the connection and try again."),
         "report": report(),
     }

@@ -17,9 +17,10 @@ from documents.records import ensure_record
 from frontend.pagesizes import page_boxes
 from org.models import User
 from storage import StorageUnavailable
-from workflow import states
+from workflow import cover, personnel, questions, states
 from workflow.models import (
     HistoryEntry,
+    Question,
     Route,
     RouteStatus,
     Slot,
@@ -27,6 +28,7 @@ from workflow.models import (
     SlotStatus,
     StageMode,
 )
+from workflow.progression import RouteRows
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +112,11 @@ def attachments(version: DocumentVersion) -> list[Attachment]:
 def latest_route(document: Document) -> Route | None:
     return (
         Route.objects.filter(document=document)
-        .prefetch_related("stages__slots__assignee", "stages__slots__on_behalf_of")
+        .prefetch_related(
+            "stages__slots__assignee",
+            "stages__slots__on_behalf_of",
+            "stages__slots__previous_assignee",
+        )
         .order_by("-created_at", "-id")
         .first()
     )
@@ -169,6 +175,8 @@ class Permissions:
     annotate: bool
     withdraw: bool
     edit: bool
+    ask: bool = False  # 質疑: ask the drafter or an earlier approver
+    answer: bool = False  # the task is a question to answer
 
 
 def permissions(
@@ -184,4 +192,51 @@ def permissions(
         annotate="annotate" in task_may,
         withdraw="withdraw" in document_may,
         edit=can_edit(user, document),
+        ask="ask" in task_may,
+        answer="answer" in task_may,
+    )
+
+
+def reassignable(user: User, route: Route | None) -> list[tuple[Slot, list[User]]]:
+    """The route's open tasks `user` may reassign (administrators, the assignee's superior),
+    each with the people it may go to (workflow.personnel.entitled)."""
+    if route is None or route.status != RouteStatus.IN_PROGRESS:
+        return []
+    found = []
+    for stage in route.stages.all():
+        for slot in stage.slots.all():
+            if slot.status != SlotStatus.OPEN or not slot.blocking or slot.assignee_id == user.pk:
+                continue
+            if states.refusal(states.SlotFlow(slot, route), "reassign", user):
+                people = personnel.candidates(slot)
+                if people:
+                    found.append((slot, people))
+    return found
+
+
+def askable(task: Slot | None) -> list[User]:
+    """Whom the approver of `task` may ask a question (the drafter, earlier approvers)."""
+    if task is None or not task.blocking:
+        return []
+    rows = RouteRows.read(task.stage.route)
+    mine = rows.slot(task.pk)
+    return list(questions.askable(rows, mine).values()) if mine is not None else []
+
+
+def question_for(task: Slot | None) -> Question | None:
+    """The question the task asks its assignee to answer."""
+    if task is None or task.kind != SlotKind.ANSWER:
+        return None
+    return Question.objects.select_related("asked_by").filter(answer_slot=task).first()
+
+
+def route_note(route: Route | None) -> str:
+    """経路: … when the route used is not the one the rules picked (workflow.authority)."""
+    if route is None or not route.deviation:
+        return ""
+    return cover.route_line(
+        route.template_name or route.template_code,
+        route.rule_template_name or route.rule_template_code,
+        route.deviation,
+        route.deviation_reason,
     )

@@ -69,7 +69,7 @@ def _from_rows(document: Document) -> tuple[list[str], list[StampBox]] | None:
             s
             for s in stage.slots.all()
             if s.round == stage.round
-            and s.kind not in (SlotKind.REVISE, SlotKind.POST_REVIEW)
+            and s.kind not in (SlotKind.REVISE, SlotKind.POST_REVIEW, SlotKind.ANSWER)
             and s.status != SlotStatus.CANCELLED
         ]
         for slot in slots:

@@ -90,6 +90,33 @@ def entitled(slot: Slot, rows: RouteRows, person: User) -> str:
     }
 
 
+def candidates(slot: Slot) -> list[User]:
+    """The people an open task may be reassigned to (for the workspace's choice): everyone
+    `entitled` among the holders of posts in the slot's department and above, and its deputies."""
+    route = slot.stage.route
+    rows = RouteRows.read(route)
+    mine = rows.slot(slot.pk) or slot
+    if slot.post_department_id is None:
+        return []
+    department = Department.objects.get(pk=slot.post_department_id)
+    chain = [department.pk, *(d.pk for d in department.ancestors())]
+    people = {
+        post.user.pk: post.user
+        for post in current_posts().filter(department_id__in=chain).select_related("user")
+    }
+    for post in (
+        current_posts()
+        .filter(department_id=slot.post_department_id, deputy__isnull=False)
+        .select_related("deputy")
+    ):
+        if post.deputy is not None:
+            people[post.deputy.pk] = post.deputy
+    return sorted(
+        (p for p in people.values() if p.pk != mine.assignee_id and not entitled(mine, rows, p)),
+        key=lambda p: p.username,
+    )
+
+
 def reassign(actor: User, slot_id: int, to: User, reason: str) -> Slot:
     """振替: an administrator or the assignee's superior gives an open task to `to`."""
     if not reason.strip():

@@ -292,3 +292,34 @@ def test_a_refused_action_shows_the_api_message(open_page):
     # The panel now shows the document as it is: approved, nothing left to do.
     assert page.locator('[data-action="approve"]').count() == 0
     screenshot(page, "17-refused-action")
+
+
+def test_a_question_is_asked_and_answered_and_a_superior_reassigns(open_page):
+    """質疑 and 振替 on the page (issue 15): suzuki asks the drafter, tanaka answers on the
+    document's page, the thread shows both; sato gives suzuki's task to yamamoto."""
+    asked = setup.submitted("質疑の確認")
+    page = open_page("suzuki")
+    page.goto(f"/documents/{asked}/")
+    page.click('[data-action="ask"]')
+    _confirm(page, {"to": "tanaka", "text": "見積は何社から取りましたか。"})
+    page.locator(".done-banner").wait_for()
+    assert "見積は何社から取りましたか。" in page.inner_text("#route-panel")
+    assert page.locator('[data-action="approve"]').count() == 1  # the task stays his
+
+    drafter = open_page("tanaka")
+    drafter.goto(f"/documents/{asked}/")
+    drafter.locator("#answer-text").fill("3社から取りました。")
+    drafter.click('[data-action="answer"]')
+    drafter.locator(".done-banner").wait_for()
+    screenshot(drafter, "17-question-answered")
+    assert "3社から取りました。" in drafter.inner_text("#route-panel")
+    assert axe_violations(drafter) == []
+
+    superior = open_page("sato")
+    superior.goto(f"/documents/{asked}/")
+    superior.click('[data-action="reassign"]')
+    _confirm(superior, {"to": "yamamoto", "reason": "出張のため"})
+    superior.locator(".done-banner").wait_for()
+    screenshot(superior, "18-task-reassigned")
+    assert "鈴木" in superior.inner_text("#route-panel")  # (moved from 鈴木 花子)
+    assert axe_violations(superior) == []

@@ -1,4 +1,5 @@
-// Acting on the document: approve (with the comment), send back (to whom, why), reject, withdraw.
+// Acting on the document: approve (with the comment), send back (to whom, why), reject, withdraw,
+// ask a question (質疑) and answer one, reassign someone's task (administrators, superiors).
 // Each asks first, saying what will happen; the result and the new route show at once.
 import { announce, api, confirmDialog, format } from "../common.js";
 
@@ -70,6 +71,47 @@ export class Actions {
       });
       if (answer) {
         request = [`/api/v1/tasks/${task}/reject`, { reason: answer.reason }, t.rejected];
+      }
+    } else if (action === "ask") {
+      const options = [...document.getElementById("ask-targets").content.querySelectorAll("option")].map(
+        (o) => [o.value, o.textContent],
+      );
+      const answer = await confirmDialog({
+        title: t.askTitle,
+        message: t.askMessage,
+        confirm: t.ask,
+        cancel: t.cancel,
+        fields: [
+          { name: "to", label: t.askTo, type: "select", options },
+          { name: "text", label: t.question, type: "textarea", required: true },
+        ],
+      });
+      if (answer) {
+        request = [`/api/v1/tasks/${task}/ask`, { to: answer.to, text: answer.text }, t.asked];
+      }
+    } else if (action === "answer") {
+      const text = (document.getElementById("answer-text") || { value: "" }).value.trim();
+      if (!text) {
+        announce(this.status, t.answerEmpty, "error");
+        document.getElementById("answer-text").focus();
+        return;
+      }
+      request = [`/api/v1/tasks/${task}/answer`, { text }, t.answered];
+    } else if (action === "reassign") {
+      const template = document.getElementById(`reassign-targets-${task}`);
+      const options = [...template.content.querySelectorAll("option")].map((o) => [o.value, o.textContent]);
+      const answer = await confirmDialog({
+        title: t.reassignTitle,
+        message: format(t.reassignMessage, { name: button.dataset.name }),
+        confirm: t.reassign,
+        cancel: t.cancel,
+        fields: [
+          { name: "to", label: t.reassignTo, type: "select", options },
+          { name: "reason", label: t.reason, type: "textarea", required: true },
+        ],
+      });
+      if (answer) {
+        request = [`/api/v1/tasks/${task}/reassign`, { to: answer.to, reason: answer.reason }, t.reassigned];
       }
     } else if (action === "withdraw") {
       const answer = await confirmDialog({
