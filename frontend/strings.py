@@ -239,7 +239,7 @@ def workspace() -> dict[str, Any]:
             "The question and its answer go into the history."
         ),
         "ask": _("Ask"),
-        "askTo": _("Ask"),
+        "askTo": _("Whom to ask"),
         "question": _("Question"),
         "asked": _("Question sent. You will be told when it is answered."),
         "answerEmpty": _("Write your answer first."),
