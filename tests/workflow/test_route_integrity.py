@@ -429,3 +429,22 @@ def test_a_notice_without_an_amount_has_a_route(demo_org):
     route = submit(document_id)
     assert route["template"] == "kacho-senketsu"
     assert Route.objects.get(document_id=document_id).status == "in_progress"
+
+
+def test_slots_of_routes_running_before_the_upgrade_find_their_post(demo_org):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("workflow.migrations.0005_slots_name_posts")
+    document_id = draft(500_000)
+    submit(document_id)
+    slots = Slot.objects.filter(stage__route__document_id=document_id, kind="approve")
+    expected = {s.pk: (s.post_department_id, s.post_position_id) for s in slots}
+    assert all(all(v) for v in expected.values())
+    slots.update(post_department=None, post_position=None)  # as migration 0004 left them
+    migration.name_posts(apps, None)
+    assert {
+        s.pk: (s.post_department_id, s.post_position_id)
+        for s in Slot.objects.filter(pk__in=expected)
+    } == expected
