@@ -4,9 +4,9 @@ Every request (API and pages) passes `InputLimitsMiddleware`, which refuses with
 size, and a message that says what to change:
 - query parameters with control characters (NUL and the other C0 characters but tab, line feed
   and carriage return): PostgreSQL cannot store NUL, and no field of ours wants the others;
-- JSON bodies larger than DATA_UPLOAD_MAX_MEMORY_SIZE (413, the limit named), nested deeper than
-  MAX_JSON_DEPTH, with whole numbers outside a signed 64-bit integer (every integer column), or
-  with control characters in any string or key;
+- JSON bodies that are not an object, larger than DATA_UPLOAD_MAX_MEMORY_SIZE (413, the limit
+  named), nested deeper than MAX_JSON_DEPTH, with whole numbers outside a signed 64-bit integer
+  (every integer column), or with control characters in any string or key;
 - form bodies (URL-encoded, and the multipart forms of pages) with control characters.
 Multipart uploads are streamed and checked by `documents.uploads.StrictMultiPartParser`, which uses
 `check_text` for their text parts, and JSON carried inside a field (the `meta` of a new document)
@@ -143,8 +143,10 @@ def check_request(request: HttpRequest) -> None:
     content_type = request.META.get("CONTENT_TYPE", "")
     if _is_json(content_type):
         body = request.body  # RequestDataTooBig above DATA_UPLOAD_MAX_MEMORY_SIZE
-        if body:
-            parse_json(body)
+        if body and not isinstance(parse_json(body), dict):
+            # Every operation of the API takes an object: a bare list, string or null would
+            # reach views that read fields from it.
+            raise InputRefused(_('The JSON body must be an object: {"field": value, …}.'))
     elif _is_form(content_type, request.path):
         for key, values in request.POST.lists():
             check_text(key, key)

@@ -32,7 +32,7 @@ class TokenSerializer(serializers.ModelSerializer):
 
 
 class TokenCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=100, required=False, default="")
+    name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     scope = serializers.ChoiceField(choices=TokenScope.choices, default=TokenScope.ACT)
     expires_in_days = serializers.IntegerField(min_value=1, max_value=365, required=False)
 

@@ -10,8 +10,8 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -79,7 +79,14 @@ class DocumentListView(APIView):
 
     @extend_schema(
         parameters=[SearchSerializer],
-        responses=DocumentSummarySerializer(many=True),
+        responses=inline_serializer(
+            "DocumentPage",
+            {
+                "results": DocumentSummarySerializer(many=True),
+                "next": serializers.URLField(allow_null=True),
+                "previous": serializers.URLField(allow_null=True),
+            },
+        ),
         summary="Search the documents I may see",
     )
     def get(self, request: Request) -> Response:

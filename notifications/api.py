@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -35,6 +35,33 @@ class ReadSerializer(serializers.Serializer):
         return attrs
 
 
+FRAME_SCHEMA = inline_serializer(
+    "NotificationFrame",
+    {
+        "id": serializers.IntegerField(),
+        "type": serializers.CharField(help_text="e.g. task.assigned, document.decided"),
+        "document": serializers.IntegerField(allow_null=True),
+        "title": serializers.CharField(allow_null=True),
+        "task": serializers.IntegerField(allow_null=True),
+        "created": serializers.DateTimeField(),
+        "read": serializers.BooleanField(),
+    },
+)
+PAGE_SCHEMA = inline_serializer(
+    "NotificationPage",
+    {
+        "results": serializers.ListField(child=FRAME_SCHEMA),
+        "next": serializers.URLField(allow_null=True),
+        "last_id": serializers.IntegerField(),
+        "unread": serializers.IntegerField(),
+    },
+)
+READ_SCHEMA = inline_serializer(
+    "NotificationsMarked",
+    {"marked": serializers.IntegerField(), "unread": serializers.IntegerField()},
+)
+
+
 class NotificationListView(APIView):
     @extend_schema(
         summary="My notifications after an id, oldest first",
@@ -43,6 +70,7 @@ class NotificationListView(APIView):
             OpenApiParameter("unread", bool, description="Only unread ones"),
             OpenApiParameter("limit", int, description=f"At most this many (1–{MAX_LIMIT})"),
         ],
+        responses=PAGE_SCHEMA,
     )
     def get(self, request: Request) -> Response:
         query = ListQuery(data=request.query_params)
@@ -72,7 +100,11 @@ class NotificationListView(APIView):
 
 
 class MarkReadView(APIView):
-    @extend_schema(request=ReadSerializer, summary="Mark notifications read (ids, or up to an id)")
+    @extend_schema(
+        request=ReadSerializer,
+        responses=READ_SCHEMA,
+        summary="Mark notifications read (ids, or up to an id)",
+    )
     def post(self, request: Request) -> Response:
         form = ReadSerializer(data=request.data)
         form.is_valid(raise_exception=True)

@@ -110,7 +110,10 @@ def _state_key(request: Request) -> str:
 class StepUpSecurityKeyView(APIView):
     @extend_schema(
         summary="Begin a security-key step-up: the WebAuthn request options",
-        responses={200: serializers.JSONField(help_text="PublicKeyCredentialRequestOptions")},
+        responses={
+            200: serializers.JSONField(help_text="PublicKeyCredentialRequestOptions"),
+            409: OpenApiResponse(description="no second factor registered (no_second_factor)"),
+        },
     )
     def get(self, request: Request) -> Response:
         user = user_of(request)
