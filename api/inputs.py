@@ -47,7 +47,7 @@ def check_text(value: str, where: str) -> None:
             % {
                 "where": where or _("The request"),
                 "code": ord(match.group()),
-                "pos": match.start(),
+                "pos": match.start() + 1,  # people count characters from 1
             },
             where=where,
         )
@@ -174,6 +174,7 @@ class InputLimitsMiddleware:
             return JsonResponse(
                 error_body(str(refused.get_codes()), str(refused.detail), **extra),
                 status=refused.status_code,
+                json_dumps_params={"ensure_ascii": False},
             )
         return HttpResponse(
             str(refused.detail),
