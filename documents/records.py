@@ -144,6 +144,11 @@ def ensure_record(version: DocumentVersion) -> DocumentVersion:
             }
             for r in result.stamp_rects
         ],
+        # where the decision sets the number and the date (workflow.sealing)
+        "cells": {
+            key: {"page": r.page, "rect": [r.x, r.y, r.width, r.height]}
+            for key, r in result.cells.items()
+        },
     }
     with transaction.atomic():
         # Compare-and-set: two readers building the same draft record at once write the same

@@ -1,4 +1,5 @@
-"""Sealing a version's decision record: marks, an approval signature and, at decision, B-LTA.
+"""Sealing a version's decision record: an approval signature with its marks and, at decision,
+B-LTA.
 
 The record-level glue over signing's PDF functions (`signing.markup`, `signing.signer`): it reads
 and writes the version's record in the object store and its RecordRevision rows, so it lives with
@@ -21,7 +22,7 @@ from typing import Any, BinaryIO, cast
 
 from documents.models import DocumentVersion, RecordRevision, RevisionKind
 from signing.keystore import get_keystore
-from signing.markup import Mark, add_marks
+from signing.markup import Mark
 from signing.signer import Box, SignatureInfo, add_validation_data_and_doc_timestamp, sign_approval
 from storage import get_store, key_for
 
@@ -42,6 +43,9 @@ class SealRequest:
     field_name: str
     box: Box | None
     marks: Sequence[Mark] = ()
+    # the document information's subject and keywords, set in the signature's revision
+    subject: str | None = None
+    keywords: tuple[str, ...] = ()
     actor_id: int | None = None
     on_behalf_of_id: int | None = None
     finalize: bool = False  # the decision: validation data and a document timestamp
@@ -84,28 +88,21 @@ def seal(version: DocumentVersion, request: SealRequest) -> list[RecordRevision]
     previous = version.record_sha256
     revisions: list[RecordRevision] = []
     with _read_current(version) as source:
-        current: BinaryIO = source
-        marked = None
-        if request.marks:
-            marked = _spool()
-            add_marks(current, marked, request.marks)
-            marked.seek(0)
-            current = marked
         signed = _spool()
-        try:
-            info = sign_approval(
-                current,
-                signed,
-                position_key_id=request.key_id,
-                reason=request.reason,
-                signer_name=request.signer_name,
-                field_name=request.field_name,
-                box=request.box,
-                keystore=store,
-            )
-        finally:
-            if marked is not None:
-                marked.close()
+        # the marks go into the signature's own revision: no revision nobody signed
+        info = sign_approval(
+            source,
+            signed,
+            position_key_id=request.key_id,
+            reason=request.reason,
+            signer_name=request.signer_name,
+            field_name=request.field_name,
+            box=request.box,
+            keystore=store,
+            marks=request.marks,
+            info_subject=request.subject,
+            info_keywords=request.keywords,
+        )
         with signed:
             sha256, size = _store(signed)
             revisions.append(

@@ -59,6 +59,10 @@ class Mark:
     subject: str = ""  # /Subj, e.g. the stage "課長決裁"
     created: dt.datetime | None = None  # /M and /CreationDate; None: now
     name: str = ""  # /NM, a stable unique id; empty: a random one
+    # freetext: a border in a darker shade of the colour (a slip); False for text set into a
+    # printed cell (the document number in the cover's table), which has its own border
+    border: bool = True
+    font_size: float = 0.0  # freetext: the largest size tried (0: FONT_SIZE), shrunk to fit
 
 
 class MarkupFailed(Exception):
@@ -285,14 +289,16 @@ def _wrap(text: str, font: ImageFont.FreeTypeFont, width: float) -> list[str]:
     return lines
 
 
-def _text_mask(text: str, width: float, height: float) -> Image.Image:
+def _text_mask(
+    text: str, width: float, height: float, start: float = FONT_SIZE, *, middle: bool = False
+) -> Image.Image:
     """The text as an 8-bit coverage mask of the box (``width`` × ``height`` points), wrapped,
     shrunk down to MIN_FONT_SIZE to fit, cut with an ellipsis below that."""
     scale = min(4.0, math.sqrt(MAX_TEXT_PIXELS / max(width * height, 1.0)))
     px_w, px_h = max(1, round(width * scale)), max(1, round(height * scale))
     inner_w = (width - 2 * PADDING) * scale
     inner_h = (height - 2 * PADDING) * scale
-    size = FONT_SIZE
+    size = start
     while True:
         font = _font(max(1, round(size * scale)))
         line_h = size * 1.35 * scale
@@ -311,6 +317,12 @@ def _text_mask(text: str, width: float, height: float) -> Image.Image:
     mask = Image.new("L", (px_w, px_h), 0)
     draw = ImageDraw.Draw(mask)
     y = PADDING * scale
+    if middle:  # set into a table cell: the lines centred on the cell's middle, as its text is
+        for i, line in enumerate(lines):
+            # fpdf2 sets the table's text a little above the middle of the row
+            centre = px_h / 2 + (i - (len(lines) - 1) / 2) * line_h - size * 0.15 * scale
+            draw.text((PADDING * scale, centre), line, font=font, fill=255, anchor="lm")
+        return mask
     for line in lines:
         draw.text((PADDING * scale, y), line, font=font, fill=255)
         y += line_h
@@ -339,11 +351,13 @@ def _freetext(w: IncrementalPdfFileWriter, mark: Mark, rotate: int) -> dict[str,
     # the box is filled with the mark's colour, like a paper slip; the text is black or white,
     # whichever reads better on it
     gray = 0 if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else 255
-    image = _image(w, _text_mask(mark.text, width, height), gray)
+    mask = _text_mask(mark.text, width, height, mark.font_size or FONT_SIZE, middle=not mark.border)
+    image = _image(w, mask, gray)
     a, bb, c, d, e, f = m
     ops = _ops(
         f"{_paint(mark.color, 'rg')} {_paint(mark.color, 'RG', 0.55)} 1 w",
-        f"{_n(x1 + 0.5)} {_n(y1 + 0.5)} {_n(x2 - x1 - 1)} {_n(y2 - y1 - 1)} re B",
+        f"{_n(x1 + 0.5)} {_n(y1 + 0.5)} {_n(x2 - x1 - 1)} {_n(y2 - y1 - 1)} re "
+        + ("B" if mark.border else "f"),
         # the image fills the unit square: scale it to the reader's frame, then turn it
         f"q {_n(a * width)} {_n(bb * width)} {_n(c * height)} {_n(d * height)} {_n(e)} {_n(f)} cm",
         "/Im0 Do Q",
@@ -354,7 +368,7 @@ def _freetext(w: IncrementalPdfFileWriter, mark: Mark, rotate: int) -> dict[str,
         # for tools that rebuild the appearance; ours is what viewers draw
         "/DA": generic.pdf_string(f"/Helv {_n(FONT_SIZE)} Tf {gray // 255} g"),
         "/Q": 0,
-        "/BS": {"/W": 1},
+        "/BS": {"/W": 1 if mark.border else 0},
         "/AP": _form(w, box, ops, {"/XObject": {"/Im0": image}}),
     }
 
@@ -399,6 +413,18 @@ def add_marks(pdf: bytes | BinaryIO, out: BinaryIO, marks: Sequence[Mark]) -> in
         writer = IncrementalPdfFileWriter(stream, strict=False)
     except Exception as e:
         raise MarkupFailed(f"cannot read the PDF: {type(e).__name__}: {e}") from e
+    write_marks(writer, marks)
+    start = out.tell()
+    writer.write(out)
+    return out.tell() - start
+
+
+def write_marks(writer: IncrementalPdfFileWriter, marks: Sequence[Mark]) -> None:
+    """Add ``marks`` to the pending revision of ``writer``: the approval signature writes them
+    in its own revision (`signing.signer.sign_approval`), so that no mark is ever left in a
+    revision nobody signed. Raises :class:`MarkupFailed` as :func:`add_marks` does."""
+    for i, mark in enumerate(marks):
+        _check(mark, i)
     if writer.prev.encrypted:
         raise MarkupFailed("the PDF is encrypted; signed records must not be")
     try:
@@ -419,6 +445,3 @@ def add_marks(pdf: bytes | BinaryIO, out: BinaryIO, marks: Sequence[Mark]) -> in
             writer.register_annotation(page_ref, annot)
         except Exception as e:
             raise MarkupFailed(f"cannot mark page {mark.page}: {type(e).__name__}: {e}") from e
-    start = out.tell()
-    writer.write(out)
-    return out.tell() - start

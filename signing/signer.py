@@ -34,7 +34,7 @@ import datetime as dt
 import hashlib
 import io
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, BinaryIO
@@ -57,6 +57,7 @@ from pyhanko_certvalidator import ValidationContext
 from . import conf, fastpath
 from .cms import PositionSigner, RecordingTimeStamper, SigningFailed, run_sync, token_signer
 from .keystore import KeyStore, get_keystore
+from .markup import Mark, write_marks
 from .pki import name_parts
 from .seal import render_seal
 from .trust import validation_context
@@ -224,8 +225,16 @@ def sign_approval(
     timestamper: TimeStamper | None = None,
     location: str | None = None,
     keystore: KeyStore | None = None,
+    marks: Sequence[Mark] = (),
+    info_subject: str | None = None,
+    info_keywords: Sequence[str] = (),
 ) -> SignatureInfo:
     """Add an approval signature with the key of ``position_key_id``.
+
+    ``marks`` (the approver's highlights and notes, the decision's number) are written in the
+    signature's own revision, so that nothing in the record is ever signed by nobody, and
+    ``info_subject``/``info_keywords`` set the document information and XMP metadata in it
+    (the number and the decision date, at the decision).
 
     ``reason`` is e.g. 「承認 総務課長」 or 「代決 課長補佐（総務課長）」;
     ``signer_name`` is the person.
@@ -250,6 +259,12 @@ def sign_approval(
         raise SigningFailed(f"cannot read the PDF: {e}") from e
     if writer.prev.encrypted:
         raise SigningFailed("the PDF is encrypted")
+    if marks:
+        write_marks(writer, marks)  # MarkupFailed: the marks, not the signature, are wrong
+    if info_subject is not None:
+        writer.document_meta.subject = info_subject
+    if info_keywords:
+        writer.document_meta.keywords = list(info_keywords)
 
     existing = {name for name, _, _ in fields.enumerate_sig_fields(writer.prev)}
     visible = box is not None

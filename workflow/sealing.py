@@ -203,18 +203,57 @@ def _mark(annotation: Annotation, author: str, stage: str) -> Mark:
     )
 
 
-def _number_mark(document: Document) -> Mark:
+def _number_mark(document: Document, version: DocumentVersion) -> list[Mark]:
+    """The number and the decision date set into the cover's own cells, exactly over 未定, in
+    the decider's signed revision. A record laid out before the cells were known gets the
+    slip beside the title instead."""
     decided = timezone.localdate(document.decided_at) if document.decided_at else None
-    return Mark(
-        page=0,
-        kind="freetext",
-        rects=[NUMBER_MARK_RECT],
-        text=f"文書番号 {document.number}\n決裁日 {japanese_date(decided, '')}",
-        color=(255, 236, 236),
-        author="電子決裁システム",
-        subject="決裁",
-        created=document.decided_at or dt.datetime.now(dt.UTC),
-        name=f"ekessai-number-{document.pk}",
+    when = document.decided_at or dt.datetime.now(dt.UTC)
+    texts = {"document_number": str(document.number), "decided_on": japanese_date(decided, "")}
+    cells = version.record_layout.get("cells") or {}
+    if all(key in cells for key in texts):
+        out = []
+        for key, text in texts.items():
+            x, y, width, height = cells[key]["rect"]
+            out.append(
+                Mark(
+                    page=cells[key]["page"] - 1,
+                    kind="freetext",
+                    rects=[(x, y, x + width, y + height)],
+                    text=text,
+                    color=(255, 255, 255),
+                    author="電子決裁システム",
+                    subject="決裁",
+                    created=when,
+                    name=f"ekessai-{key.replace('_', '-')}-{document.pk}",
+                    border=False,
+                    font_size=9.5,  # the table's own size (documents.record.cover)
+                )
+            )
+        return out
+    return [
+        Mark(
+            page=0,
+            kind="freetext",
+            rects=[NUMBER_MARK_RECT],
+            text=f"文書番号 {document.number}\n決裁日 {texts['decided_on']}",
+            color=(255, 236, 236),
+            author="電子決裁システム",
+            subject="決裁",
+            created=when,
+            name=f"ekessai-number-{document.pk}",
+        )
+    ]
+
+
+def _decision_metadata(document: Document, version: DocumentVersion) -> tuple[str, tuple[str, ...]]:
+    """The record's subject and keywords after the decision (the number, the date)."""
+    decided = timezone.localdate(document.decided_at) if document.decided_at else None
+    date = japanese_date(decided, "")
+    subject = f"文書番号 {document.number} 決裁日 {date} 第{version.number}版"
+    return subject, (
+        f"文書番号:{document.number}",
+        f"決裁日:{decided.isoformat() if decided else ''}",
     )
 
 
@@ -239,8 +278,11 @@ def seal_action(route: Route, slot: Slot, actor: User, action: str) -> None:
     pending = marks.pending_for(slot)
     author = f"{actor}（{position}）"
     to_write = [_mark(a, author, slot.stage.name) for a in pending]
+    subject: str | None = None
+    keywords: tuple[str, ...] = ()
     if decided:
-        to_write.append(_number_mark(document))
+        to_write.extend(_number_mark(document, version))
+        subject, keywords = _decision_metadata(document, version)
     with _refusing_on_failure():
         revisions = seal(
             version,
@@ -253,6 +295,8 @@ def seal_action(route: Route, slot: Slot, actor: User, action: str) -> None:
                 field_name=field_name,
                 box=box,
                 marks=to_write,
+                subject=subject,
+                keywords=keywords,
                 actor_id=actor.pk,
                 on_behalf_of_id=slot.on_behalf_of_id,
                 finalize=decided,

@@ -161,6 +161,7 @@ def build_record(
         parts=results,
         stamp_rects=sheet.stamp_rects,
         cover_pages=sheet.pages,
+        cells=sheet.cells,
     )
 
 
@@ -307,6 +308,9 @@ def _finish_document(
     if when is not None:
         metadata["/CreationDate"] = metadata["/ModDate"] = _pdf_date(when)
     writer.add_metadata(metadata)
+    # PDF 2.0 from the start: the PAdES signatures declare it in the catalogue (pyHanko), and
+    # the header must not say otherwise
+    writer.pdf_header = "%PDF-2.0"
     digest = hashlib.sha256(RECORD_FORMAT)
     digest.update(repr(cover).encode())
     for part in parts:

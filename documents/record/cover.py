@@ -14,7 +14,7 @@ import logging
 import os
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from fontTools import ttLib
@@ -187,6 +187,8 @@ class Cover:
     pages: int
     stamp_rects: list[StampRect]
     attachments_page: int  # the cover page (1-based) where the attachment list starts
+    # the value cells the decision fills: "document_number", "decided_on"
+    cells: dict[str, StampRect] = field(default_factory=dict)
 
 
 class Sheet(FPDF):
@@ -211,16 +213,16 @@ def render_cover(info: CoverInfo, attachments: Sequence[ListedAttachment]) -> Co
     labels = labels_for(info.labels)
     pages = 1
     for _ in range(5):
-        sheet, rects, list_page = _layout(info, attachments, labels, pages)
+        sheet, rects, list_page, cells = _layout(info, attachments, labels, pages)
         if sheet.page_no() == pages:
             break
         pages = sheet.page_no()
-    return Cover(bytes(sheet.output()), sheet.page_no(), rects, list_page)
+    return Cover(bytes(sheet.output()), sheet.page_no(), rects, list_page, cells)
 
 
 def _layout(
     info: CoverInfo, attachments: Sequence[ListedAttachment], labels: dict[str, str], pages: int
-) -> tuple[Sheet, list[StampRect], int]:
+) -> tuple[Sheet, list[StampRect], int, dict[str, StampRect]]:
     pdf = Sheet(unit="mm", format="A4")
     pdf.set_creation_date(_EPOCH)
     pdf.set_margins(MARGIN_X, MARGIN_TOP, MARGIN_X)
@@ -233,11 +235,11 @@ def _layout(
     pdf.add_page()
     _header(pdf, info, labels)
     rects = _stamp_boxes(pdf, info, labels)
-    _metadata(pdf, info, labels)
+    cells = _metadata(pdf, info, labels)
     _route(pdf, info, labels)
     _body(pdf, info, labels)
     list_page = _attachment_list(pdf, attachments, labels, pages)
-    return pdf, rects, list_page
+    return pdf, rects, list_page, cells
 
 
 def _heading(pdf: FPDF, text: str) -> None:
@@ -375,7 +377,7 @@ def _table(
             del index
 
 
-def _metadata(pdf: FPDF, info: CoverInfo, labels: dict[str, str]) -> None:
+def _metadata(pdf: FPDF, info: CoverInfo, labels: dict[str, str]) -> dict[str, StampRect]:
     blank = labels["blank"]
     amount = (
         labels["amount_value"].format(amount=f"{info.amount:,}")
@@ -401,11 +403,48 @@ def _metadata(pdf: FPDF, info: CoverInfo, labels: dict[str, str]) -> None:
     rows: list[list[tuple[str, int]]] = [[(labels["title"], 1), (info.title or blank, 3)]]
     if info.corrects:
         rows.append([(labels["corrects"], 1), (info.corrects, 3)])
+    widths = (20, 70, 20, 70)
+    _table(pdf, widths, rows, size=9.5)
+    # The rows with the number and the decision date are tables of their own, one row each,
+    # so that their cells' places are known: the decision sets the number and the date into
+    # them (workflow.sealing), exactly over 未定.
+    cells: dict[str, StampRect] = {}
     for i in range(0, len(pairs), 2):
-        rows.append(
-            [(pairs[i][0], 1), (pairs[i][1], 1), (pairs[i + 1][0], 1), (pairs[i + 1][1], 1)]
-        )
-    _table(pdf, (20, 70, 20, 70), rows, size=9.5)
+        row = [(pairs[i][0], 1), (pairs[i][1], 1), (pairs[i + 1][0], 1), (pairs[i + 1][1], 1)]
+        if i >= 4:
+            rows = [row] if i == 4 else [*rows, row]
+            continue
+        if pdf.will_page_break(8):
+            pdf.add_page()
+        top = pdf.get_y()
+        _table(pdf, widths, [row], size=9.5)
+        bottom, page = pdf.get_y(), pdf.page_no()
+        for column, key in ((1, CELL_KEYS.get(i)), (3, CELL_KEYS.get(i + 1))):
+            if key is None:
+                continue
+            left = MARGIN_X + sum(widths[:column])
+            cells[key] = _cell_rect(page, left, top, widths[column], bottom - top)
+    _table(pdf, widths, rows, size=9.5)
+    return cells
+
+
+# which of the metadata pairs (by index) are set at the decision
+CELL_KEYS = {0: "document_number", 3: "decided_on"}
+CELL_INSET = 0.3  # mm inside the cell's border lines
+
+
+def _cell_rect(page: int, left: float, top: float, width: float, height: float) -> StampRect:
+    """A table cell (mm, top-left origin) in PDF points, just inside its border."""
+    x, y = left + CELL_INSET, top + CELL_INSET
+    w, h = width - 2 * CELL_INSET, height - 2 * CELL_INSET
+    return StampRect(
+        index=0,
+        page=page,
+        x=round(x * MM_TO_PT, 2),
+        y=round((PAGE_H - y - h) * MM_TO_PT, 2),
+        width=round(w * MM_TO_PT, 2),
+        height=round(h * MM_TO_PT, 2),
+    )
 
 
 def _lines(pdf: FPDF, text: str, width: float) -> list[str]:

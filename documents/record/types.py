@@ -110,6 +110,8 @@ class RecordResult:
     parts: list[PartResult]
     stamp_rects: list[StampRect]
     cover_pages: int
+    # the cover's value cells the decision fills ("document_number", "decided_on")
+    cells: dict[str, StampRect] = field(default_factory=dict)
 
 
 class RecordError(Exception):

@@ -312,6 +312,8 @@ def test_marks_cannot_carry_actions() -> None:
         "subject",
         "created",
         "name",
+        "border",
+        "font_size",
     }
     with pytest.raises(TypeError):
         Mark(page=0, kind="note", rects=[NOTE_BOX], text="x", action="/URI")  # type: ignore[call-arg]

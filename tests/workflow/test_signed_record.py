@@ -123,8 +123,8 @@ def test_each_approval_signs_and_the_decision_adds_a_document_timestamp(decided:
         "takahashi",
     ]
     assert revisions[1].annotations == 2 and revisions[2].annotations == 1
-    # The decider's revision also stamps the document number on the cover.
-    assert revisions[4].annotations == 1
+    # The decider's revision also sets the number and the decision date into the cover's cells.
+    assert revisions[4].annotations == 2
     assert all(r.timestamp is not None for r in revisions[:5])
     # The B-LTA row names its token's time and the TSA certificate, as a renewal's row does.
     final = revisions[-1]
@@ -308,3 +308,43 @@ def test_the_audit_trail_names_who_used_which_key_after_which_authentication(
     assert data["reason"] == "承認 総務課係長" and data["key"].startswith("post-")
     assert data["authentication"]["by"] == "session"
     assert AuditEntry.objects.filter(document_id=decided, action="signing.timestamp").count() == 1
+
+
+def test_the_cover_shows_the_number_and_date_in_its_cells(decided: int) -> None:
+    """Issue 18: after the decision the table's own cells say the number and the date (the
+    appearance exactly over 未定, in the decider's signed revision), the metadata says them, and
+    the header's version is the catalogue's."""
+    document = Document.objects.get(pk=decided)
+    version = document.versions.get(number=document.version)
+    data = record_bytes(decided)
+    reader = PdfFileReader(io.BytesIO(data))
+    cells = version.record_layout["cells"]
+    page = reader.root["/Pages"]["/Kids"][0].get_object()
+    set_in = {
+        str(a.get_object()["/NM"]): a.get_object()
+        for a in page["/Annots"]
+        if str(a.get_object().get("/NM", "")).startswith(("ekessai-document-", "ekessai-decided-"))
+    }
+    number = set_in[f"ekessai-document-number-{decided}"]
+    date = set_in[f"ekessai-decided-on-{decided}"]
+    assert str(number["/Contents"]) == document.number
+    assert str(date["/Contents"]).startswith("令和") or str(date["/Contents"])[:1].isdigit()
+    for annot, key in ((number, "document_number"), (date, "decided_on")):
+        x, y, width, height = cells[key]["rect"]
+        assert [round(float(v), 1) for v in annot["/Rect"]] == [
+            round(v, 1) for v in (x, y, x + width, y + height)
+        ]
+    # the cells' appearances sit in the decider's own signed revision
+    decider = [s for s in reader.embedded_signatures if s.sig_object_type == "/Sig"][-1]
+    report = client("tanaka").get(f"/api/v1/documents/{decided}/verification").json()
+    last = [s for s in report["signatures"] if s["kind"] == "signature"][-1]
+    assert sum("/FreeText" in c for c in last["covers"]) == 2, last["covers"]
+    assert report["unsigned_changes"] == []
+    assert decider.field_name == last["field"]
+    # the metadata and the version
+    info = reader.trailer["/Info"]
+    assert document.number in str(info["/Subject"]), info
+    # PDF 2.0 from the start: the header says what the signatures need, and a catalogue
+    # /Version, if any, says the same
+    assert data[:9] == b"%PDF-2.0\n", data[:9]
+    assert str(reader.root.get("/Version", "/2.0")) == "/2.0"
