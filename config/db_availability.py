@@ -98,16 +98,24 @@ Wait about {seconds} seconds and try again; if this goes on, tell the administra
 
 def unavailable_response(request: HttpRequest) -> HttpResponse:
     """503 with Retry-After: the API's error format under /api/, a plain page elsewhere."""
+    from django.contrib.auth.models import AnonymousUser
+
     from api.errors import API_PREFIX, database_unavailable_response
 
+    # Nothing after this may ask the database who the user is (the middleware before this one
+    # look at the user on the way out): it would fail again, with a 500.
+    request.user = AnonymousUser()
     if request.path.startswith(API_PREFIX):
-        return database_unavailable_response()
+        response: HttpResponse = database_unavailable_response()
+        response["Cache-Control"] = "no-store"
+        return response
     response = HttpResponse(
         _PAGE.format(seconds=RETRY_AFTER_SECONDS),
         status=503,
         content_type="text/html; charset=utf-8",
     )
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    response["Cache-Control"] = "no-store"
     return response
 
 

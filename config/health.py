@@ -63,10 +63,21 @@ def _channel_layer() -> None:
     async_to_sync(_channel_layer_roundtrip)()
 
 
+def _jobs() -> dict[str, object]:
+    """Background jobs that failed for good, or wait long past their time (no worker running):
+    a warning, not an error. The server itself still serves, and a proxy must not take it out
+    of rotation for a mail server that is down."""
+    from jobs import queue
+
+    counts = queue.health()
+    return {"status": "warning" if any(counts.values()) else "ok", **counts}
+
+
 CHECKS: dict[str, Callable[[], dict[str, object] | None]] = {
     "database": _database,
     "object_store": _object_store,
     "channel_layer": _channel_layer,
+    "jobs": _jobs,
 }
 
 
@@ -87,7 +98,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
         else:
             results[name] = {"status": "ok", **(details or {})}
         results[name]["ms"] = round((time.perf_counter() - started) * 1000, 1)
-    healthy = all(r["status"] == "ok" for r in results.values())
+    healthy = all(r["status"] != "error" for r in results.values())
     return JsonResponse(
         {"status": "ok" if healthy else "error", "checks": results}, status=200 if healthy else 503
     )

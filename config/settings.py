@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "signing",
     "audit",
     "retention",
+    "jobs",
     "frontend",
     "django_otp",
     "django_otp.plugins.otp_totp",
@@ -187,6 +188,40 @@ CACHES["shared"] = (
     if REDIS_URL
     else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "ekessai_cache"}
 )
+
+# --- Background jobs: Celery on Redis (jobs.queue, config.celery) ------------------------------
+# Without Redis there is no broker: tasks run in the process that sends them, through the same
+# code (the embedded default needs no service). With Redis, `celery -A config worker` runs them
+# and `celery -A config beat` starts the periodic ones below.
+CELERY_BROKER_URL = env.redis_url("CELERY_BROKER_URL", REDIS_URL) or "memory://"
+CELERY_TASK_ALWAYS_EAGER = env.boolean("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL)
+CELERY_TASK_IGNORE_RESULT = True
+# A task is acknowledged once done, and given back if its worker dies: jobs are at least once.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_TIMEZONE = "Asia/Tokyo"
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE = {
+    # Jobs whose send was lost (a process died after the commit, the broker was away) or whose
+    # retry is due.
+    "jobs-sweep": {"task": "jobs.sweep", "schedule": 60.0},
+    # The operators' commands, also runnable from cron (README, "Periodic jobs").
+    "send-reminders": {
+        "task": "jobs.periodic",
+        "schedule": 15 * 60.0,
+        "args": ("send_reminders",),
+    },
+    "anchor-audit": {"task": "jobs.periodic", "schedule": 3600.0, "args": ("anchor_audit",)},
+    "apply-retention": {"task": "jobs.periodic", "schedule": 3600.0, "args": ("apply_retention",)},
+    "renew-timestamps": {
+        "task": "jobs.periodic",
+        "schedule": 24 * 3600.0,
+        "args": ("renew_timestamps",),
+    },
+}
 
 # --- Object storage -------------------------------------------------------------------------------
 MINIO_ENDPOINT = env.host_port("MINIO_ENDPOINT", _required)
@@ -384,5 +419,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.string("LOG_LEVEL", "INFO")},
-    "loggers": {"daphne": {"level": "WARNING"}},
+    # Celery says INFO for every task that succeeds: one line per e-mail and per decision.
+    "loggers": {"daphne": {"level": "WARNING"}, "celery.app.trace": {"level": "WARNING"}},
 }

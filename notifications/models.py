@@ -72,6 +72,13 @@ class NotificationPreference(models.Model):
         related_name="notification_preference",
     )
     email_when_offline = models.BooleanField(_("e-mail me when I am not connected"), default=True)
+    # The language of the e-mail this user gets (notifications.mail).
+    language = models.CharField(
+        _("language of e-mail"),
+        max_length=8,
+        choices=settings.LANGUAGES,
+        default=settings.LANGUAGE_CODE,
+    )
 
     class Meta:
         verbose_name = _("notification preference")

@@ -1,5 +1,5 @@
 """Notifications: write a row per recipient, push it to the user's group after commit, e-mail
-those who are not connected.
+those who are not connected (a background job: notifications.mail).
 
 Every state change of this app is one function here, called alike by the workflow hooks, the
 reminders, the API and the WebSocket consumer.
@@ -16,15 +16,14 @@ from typing import Any, TypedDict
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from documents.access import can_view, readers_of, visible_documents
 from documents.models import Document
-from notifications import loop, presence
-from notifications.models import Notification, NotificationPreference
+from notifications import loop, mail
+from notifications.models import Notification
 from org.models import User
 from workflow.events import WorkflowEvent
 
@@ -124,13 +123,17 @@ def notify_many(notices: Sequence[Notice]) -> list[Notification]:
             )
     if not rows:
         return []
-    _insert(rows)
-    if transaction.get_connection().in_atomic_block:
+    outer = transaction.get_connection().in_atomic_block
+    with transaction.atomic():
+        _insert(rows)
+        # The e-mail job in the same transaction as the rows: no mail is lost after the commit.
+        mail.enqueue(rows)
+    if outer:
         # Whatever else the surrounding transaction changes (access, the document) counts:
         # check again once it has committed.
         transaction.on_commit(lambda: deliver(rows))
     else:
-        # Committed by this very INSERT, right after the access check above.
+        # Committed with the INSERT just above, right after the access check.
         deliver(rows, checked=True)
     return rows
 
@@ -177,7 +180,7 @@ def _documents(ids: set[int]) -> dict[int, Document]:
 
 
 def deliver(rows: Sequence[Notification], *, checked: bool = False) -> None:
-    """Push each row to its recipient's group, then e-mail the recipients who are offline.
+    """Push each row to its recipient's group (those offline get an e-mail: notifications.mail).
 
     Unless the caller has just `checked` it outside any transaction, access is checked again now,
     after commit, for all recipients at once; the frame travels with the push, so a thousand
@@ -196,7 +199,6 @@ def deliver(rows: Sequence[Notification], *, checked: bool = False) -> None:
             if row.document_id is None or row.recipient_id in allowed.get(row.document_id, set())
         ]
     push_many([(row.recipient_id, row.pk, to_frame(row)) for row in pushed])
-    send_offline_emails(pushed)
 
 
 def push_many(items: Sequence[tuple[int, int, dict[str, Any] | None]]) -> None:
@@ -365,81 +367,3 @@ def live_frame(user: User, notification_id: int) -> dict[str, Any] | None:
     if row.document is not None and not can_view(user, row.document):
         return None
     return to_frame(row)
-
-
-# --- e-mail -----------------------------------------------------------------------------------
-
-# type: (subject word, first line of the body); types not listed here are never e-mailed.
-EMAIL_TEXTS: dict[str, tuple[str, str]] = {
-    "task.assigned": ("決裁依頼", "決裁の依頼が届いています。"),
-    "post_review.assigned": ("後閲依頼", "後閲の依頼が届いています。"),
-    "task.cancelled": ("依頼取消", "決裁の依頼が取り消されました。"),
-    "task.moved": ("依頼移管", "あなたへの決裁の依頼は、他の方に移りました。"),
-    "question.answered": ("質疑回答", "質疑に回答がありました。"),
-    "document.sent_back": ("差戻し", "文書が差し戻されました。"),
-    "document.decided": ("決裁完了", "文書が決裁されました。"),
-    "document.rejected": ("却下", "文書が却下されました。"),
-    "document.withdrawn": ("取下げ", "文書が取り下げられました。"),
-    "comment.added": ("コメント", "文書にコメントが追加されました。"),
-    "reminder": ("督促", "処理を待っている決裁があります。"),
-    "reminder.escalated": ("未処理報告", "部下の方の決裁が長く処理されていません。"),
-}
-
-
-def email_text(row: Notification) -> tuple[str, str] | None:
-    texts = EMAIL_TEXTS.get(row.type)
-    if texts is None:
-        return None
-    word, first_line = texts
-    document = row.document
-    title = document.title if document is not None else ""
-    subject = f"【電子決裁】{word}: {title}" if title else f"【電子決裁】{word}"
-    data = row.data if isinstance(row.data, dict) else {}
-    lines = [f"{row.recipient} 様", "", first_line, ""]
-    if document is not None:
-        lines.append(f"件名: {document.title}")
-        if document.number:
-            lines.append(f"文書番号: {document.number}")
-    labels = {"stage": "段階", "reason": "理由", "assignee": "担当者", "hours": "経過時間"}
-    for key, label in labels.items():
-        if data.get(key) not in (None, ""):
-            suffix = " 時間" if key == "hours" else ""
-            lines.append(f"{label}: {data[key]}{suffix}")
-    if document is not None:
-        lines += ["", f"文書: /documents/{document.pk}/"]
-    lines += ["", "このメールは電子決裁システムから自動で送信されています。"]
-    return subject.replace("\n", " ")[:200], "\n".join(lines)
-
-
-def send_offline_emails(rows: Sequence[Notification]) -> None:
-    """E-mail each recipient who is not connected and has not turned e-mail off; a failure is
-    logged and does not stop the others. Who is connected and who wants mail are looked up once
-    for all rows."""
-    candidates = [row for row in rows if row.type in EMAIL_TEXTS and row.recipient.email]
-    if not candidates:
-        return
-    people = {row.recipient_id for row in candidates}
-    offline = people - presence.connected_among(people)
-    declined = (
-        set(
-            NotificationPreference.objects.filter(
-                user_id__in=list(offline), email_when_offline=False
-            ).values_list("user_id", flat=True)
-        )
-        if offline
-        else set()
-    )
-    sent = []
-    for row in candidates:
-        if row.recipient_id not in offline or row.recipient_id in declined:
-            continue
-        try:
-            text = email_text(row)
-            if text is None:
-                continue
-            send_mail(text[0], text[1], None, [row.recipient.email])
-            sent.append(row.pk)
-        except Exception:
-            logger.exception("could not e-mail notification %s", row.pk)
-    if sent:
-        Notification.objects.filter(pk__in=sent).update(emailed_at=timezone.now())

@@ -28,6 +28,12 @@ def pytest_configure(config: pytest.Config) -> None:
     # Tests of the PKI itself use the `pki` fixture of tests/signing for a fresh one.
     settings.SIGNING_PKI_DIR = Path(tempfile.mkdtemp(prefix="ekessai-test-pki-"))
     settings.SIGNING_KEY_PASSPHRASE = "test passphrase, not a secret"
+    # Background jobs run in the process that sends them, as in the embedded default, even when
+    # REDIS_URL is set; tests/jobs starts a real worker for the queue itself.
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    from config.celery import app
+
+    app.conf.task_always_eager = True
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -51,6 +57,13 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
     with django_db_blocker.unblock():
         allow_truncate_in_test_database()
+        # The database's setting reaches new sessions only: the pool's connections opened before
+        # it (DATABASE_POOL_MIN) are closed, so every connection a test gets has it.
+        from django.db import connection
+
+        if getattr(connection, "pool", None) is not None:
+            connection.close()
+            connection.close_pool()  # type: ignore[attr-defined]
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ def test_healthz_reports_every_part(db):
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["status"] == "ok"
-    assert set(body["checks"]) == {"database", "object_store", "channel_layer"}
+    assert set(body["checks"]) == {"database", "object_store", "channel_layer", "jobs"}
     assert all(check["status"] == "ok" for check in body["checks"].values())
 
 

@@ -11,6 +11,8 @@ from django.core import mail
 from django.core.management import call_command
 from django.utils import timezone
 
+from jobs import queue
+from jobs.models import Job, JobState
 from notifications import presence
 from notifications.models import Notification, NotificationPreference, ReminderSent
 from notifications.reminders import send_due_reminders, superior_of
@@ -155,7 +157,7 @@ def test_a_mail_failure_is_logged_and_breaks_nothing(
 ):
     age(open_slot(submitted), 100)
     with (
-        mock.patch("notifications.services.send_mail", side_effect=OSError("smtp down")),
+        mock.patch("notifications.mail.send_mail", side_effect=OSError("smtp down")),
         django_capture_on_commit_callbacks(execute=True),
     ):
         run = send_due_reminders()
@@ -163,3 +165,30 @@ def test_a_mail_failure_is_logged_and_breaks_nothing(
     assert Notification.objects.filter(type__startswith="reminder").count() == 2
     assert not Notification.objects.filter(emailed_at__isnull=False, type="reminder").exists()
     assert "could not e-mail notification" in caplog.text
+    # The e-mail jobs wait for their next try (jobs.queue), which sends them once SMTP is back.
+    waiting = Job.objects.filter(kind="notifications.email", state=JobState.PENDING)
+    assert waiting.count() == 2
+    assert all(job.attempts == 1 and "smtp down" in job.last_error for job in waiting)
+    Job.objects.update(run_after=timezone.now() - timedelta(minutes=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        queue.sweep()
+    assert sorted(m.to[0] for m in mail.outbox) == ["sato@example.jp", "suzuki@example.jp"]
+    assert not Job.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        queue.sweep()  # nothing left, nothing sent twice
+    assert len(mail.outbox) == 2
+
+
+def test_email_in_the_recipients_language_with_an_absolute_link(
+    submitted, django_capture_on_commit_callbacks, settings
+):
+    settings.SITE_URL = "https://kessai.example.lg.jp"
+    NotificationPreference.objects.create(user=user("suzuki"), language="en")
+    age(open_slot(submitted), 30)
+    with django_capture_on_commit_callbacks(execute=True):
+        send_due_reminders()
+    (message,) = mail.outbox
+    assert message.subject == "[e-Kessai] Reminder: 庁舎清掃業務委託について"
+    assert message.body.startswith("Dear 鈴木 花子,")
+    assert f"Document: https://kessai.example.lg.jp/documents/{submitted.pk}/" in message.body
+    assert "Waiting for: 30 hours" in message.body

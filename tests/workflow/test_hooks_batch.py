@@ -4,11 +4,13 @@ work that was rolled back; an approval's after-commit work is a handful of queri
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from unittest import mock
 
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from jobs import queue
 from notifications.models import Notification
 from org.models import User
 from tests.workflow.test_query_budget import submitted_notice
@@ -66,15 +68,24 @@ def test_an_approval_notifies_in_a_few_queries_after_commit(demo_org) -> None:
         stage__route__document=document, assignee=suzuki, status=SlotStatus.OPEN
     )
     before = Notification.objects.count()
-    with CaptureQueriesContext(connection) as queries:
+    with (
+        CaptureQueriesContext(connection) as queries,
+        mock.patch("jobs.queue.send") as queued,
+    ):
         services.approve(suzuki, slot.pk)
     sql = [q["sql"] for q in queries.captured_queries]
     after_commit = sql[sql.index("COMMIT") + 1 :]
     # task.completed to the drafter and task.assigned to the next approver: both rows written.
     assert Notification.objects.count() == before + 2
-    # Documents, users, three of access, the INSERT (in its own BEGIN/COMMIT on PostgreSQL), and
-    # who wants e-mail and the mark of what was mailed: not a round of queries per event.
+    # Documents, users, three of access, the INSERT of the rows and of the e-mail job (in their
+    # own BEGIN/COMMIT): not a round of queries per event. The e-mail goes to the queue.
     assert len(after_commit) <= 10, "\n".join(after_commit)
+    ((job_id,), _kwargs) = queued.call_args
+    # The e-mail job, where it runs (a worker; in process without a broker): the job claimed, the
+    # rows, access again, who is connected and wants mail, the mark, the job deleted.
+    with CaptureQueriesContext(connection) as queries:
+        assert queue.run(job_id).ran
+    assert len(queries.captured_queries) <= 8, "\n".join(q["sql"] for q in queries.captured_queries)
 
 
 def test_a_failing_participant_lookup_still_delivers_to_the_drafter(batches, monkeypatch) -> None:
