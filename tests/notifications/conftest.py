@@ -25,7 +25,9 @@ def _isolated_cache_and_layer(settings) -> Iterator[None]:
     """A cache prefix and a channel-layer prefix of its own for each test: connection counters and
     groups never leak between tests, nor between test runs sharing one Redis."""
     prefix = f"t{uuid.uuid4().hex[:12]}"
-    settings.CACHES = {"default": {**settings.CACHES["default"], "KEY_PREFIX": prefix}}
+    settings.CACHES = {
+        alias: {**config, "KEY_PREFIX": prefix} for alias, config in settings.CACHES.items()
+    }
     layer = dict(settings.CHANNEL_LAYERS["default"])
     if "CONFIG" in layer:
         layer["CONFIG"] = {**layer["CONFIG"], "prefix": prefix}
