@@ -11,12 +11,14 @@ rules' own, the route row, the submission's history and audit entry, and the cov
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from django.utils.translation import gettext as _
 
 from documents.models import Document
-from workflow.models import RouteException, RouteSelectionRule, RouteTemplate
+from workflow.models import RouteTemplate
 from workflow.resolution import PlannedRoute, RouteError, deciding_post, resolve, select_rule
+from workflow.versions import route_on
 
 HIGHER = "higher"  # the drafter chose a route whose decider ranks at least as high
 EXCEPTION = "exception"  # a route the rule allows as a named exception
@@ -49,23 +51,24 @@ class Authority:
         }
 
 
-def rules_route(document: Document) -> tuple[RouteSelectionRule, RouteTemplate]:
-    rule = select_rule(document)
-    return rule, rule.template
-
-
-def check(document: Document, chosen: RouteTemplate, planned: PlannedRoute) -> Authority:
-    """May the drafter use `chosen` (resolved as `planned`) for this document? The Authority to
-    record if so; a 422 naming the rule's decider and the route if not."""
-    rule, template = rules_route(document)
-    rank, decider = deciding_post(template, document)
+def check(
+    document: Document, chosen: RouteTemplate, planned: PlannedRoute, on: date | None = None
+) -> Authority:
+    """May the drafter use `chosen` (resolved as `planned`) for this document, under the rules
+    valid on `on` (today)? The Authority to record if so; a 422 naming the rule's decider and the
+    route if not."""
+    rule = select_rule(document, on)
+    template = rule.template
+    rank, decider = deciding_post(route_on(template, on), document)
     authority = Authority(rule.name, template, decider)
     if chosen.pk == template.pk:
         return authority
-    exception = RouteException.objects.filter(rule=rule, template=chosen).first()
-    if exception is not None:
-        return Authority(rule.name, template, decider, EXCEPTION, exception.reason)
-    chosen_rank, _chosen_decider = deciding_post(chosen, document)
+    reason = next((r for code, r in rule.exceptions if code == chosen.code), None)
+    if reason is not None:
+        return Authority(rule.name, template, decider, EXCEPTION, reason)
+    chosen_rank, _chosen_decider = deciding_post(
+        planned.definition or route_on(chosen, on), document
+    )
     if rank is not None and (chosen_rank is None or chosen_rank < rank):
         raise RouteError(
             "route_below_authority",
@@ -75,7 +78,7 @@ def check(document: Document, chosen: RouteTemplate, planned: PlannedRoute) -> A
             )
             % {"decider": decider, "rule": rule.name, "route": chosen.name},
         )
-    missing = _missing_stages(document, template, planned)
+    missing = _missing_stages(document, template, planned, on)
     if missing:
         raise RouteError(
             "route_drops_stage",
@@ -89,11 +92,11 @@ def check(document: Document, chosen: RouteTemplate, planned: PlannedRoute) -> A
 
 
 def _missing_stages(
-    document: Document, template: RouteTemplate, planned: PlannedRoute
+    document: Document, template: RouteTemplate, planned: PlannedRoute, on: date | None
 ) -> list[str]:
     """The posts the rules' route asks to approve or agree that the chosen route does not."""
     try:
-        required = resolve(template, document)
+        required = resolve(template, document, definition=route_on(template, on))
     except RouteError:
         return []  # the rules' own route cannot be resolved now (a vacant post): rank decides
     chosen = {_post_key(slot) for stage in planned.stages if stage.blocking for slot in stage.slots}

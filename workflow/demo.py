@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import transaction
+from django.utils import timezone
 
 from documents.models import DocumentType
 from org.models import Department, Position
@@ -11,7 +14,9 @@ from workflow.models import (
     RelativeLevel,
     RouteSelectionRule,
     RouteTemplate,
+    RouteVersion,
     RuleKind,
+    RulesVersion,
     StageMode,
     StageRole,
     StageTemplate,
@@ -109,3 +114,33 @@ def seed_routes() -> None:
         )
         if created:
             selection.doc_types.add(DocumentType.objects.get(code=doc_type))
+    _versions_in_force()
+
+
+def _versions_in_force() -> None:
+    """The seeded routes and rules are version 1, in force since the start of the fiscal year
+    (the designer's version history starts here)."""
+    from workflow.definitions import route_from_rows, rules_as_json, rules_from_rows
+
+    today = timezone.localdate()
+    since = dt.date(today.year if today.month >= 4 else today.year - 1, 4, 1)
+    now = timezone.now()
+    for template in RouteTemplate.objects.filter(versions__isnull=True):
+        RouteVersion.objects.create(
+            template=template,
+            number=template.version,
+            valid_from=since,
+            definition=route_from_rows(template).as_json(),
+            published_at=now,
+            applied_at=now,
+            note="初版",
+        )
+    if not RulesVersion.objects.exists():
+        RulesVersion.objects.create(
+            number=1,
+            valid_from=since,
+            definition=rules_as_json(rules_from_rows()),
+            published_at=now,
+            applied_at=now,
+            note="初版",
+        )

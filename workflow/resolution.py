@@ -8,9 +8,10 @@ PlannedRoute; submission writes one into rows (workflow.services).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework import status
 
@@ -18,17 +19,16 @@ from api.errors import ApiError
 from documents.models import Document
 from org.models import Department, Position, Post, User
 from org.services import current_posts, deputies_for, superior_of_post
+from workflow.definitions import RouteDef, RuleDef, SelectionDef, StageDef
 from workflow.models import (
-    ApproverRule,
     RelativeLevel,
-    RouteSelectionRule,
     RouteTemplate,
     RuleKind,
     SlotKind,
     StageMode,
     StageRole,
-    StageTemplate,
 )
+from workflow.versions import route_on, rules_on
 
 
 class RouteError(ApiError):
@@ -99,6 +99,8 @@ class PlannedRoute:
     passed_over: tuple[str, ...] = ()
     # What the 専決規程 asked for, when another route is used (workflow.authority).
     authority: Any = None
+    # The version of the template it was resolved from (workflow.versions).
+    definition: RouteDef | None = None
 
     def decider(self) -> PlannedSlot | None:
         """The deciding slot: the first of the last blocking stage."""
@@ -118,22 +120,20 @@ def _department_chain(department: Department) -> list[Department]:
     return [department, *department.ancestors()]
 
 
-def _matches(condition: RouteSelectionRule | StageTemplate, document: Document) -> bool:
+def stage_applies(condition: SelectionDef | StageDef, document: Document) -> bool:
     if not _in_range(document.amount, condition.amount_min, condition.amount_max):
         return False
-    types = {t.pk for t in condition.doc_types.all()}
-    if types and document.doc_type_id not in types:
+    if condition.doc_types and document.doc_type_id not in condition.doc_types:
         return False
-    departments = {d.pk for d in condition.departments.all()}
     chain = {d.pk for d in _department_chain(document.department)}
-    return not departments or bool(departments & chain)
+    return not condition.departments or bool(condition.departments & chain)
 
 
-def select_rule(document: Document) -> RouteSelectionRule:
-    """The 専決規程 rule that applies to the document: the first that matches, by priority."""
-    rules = RouteSelectionRule.objects.filter(is_active=True, template__is_active=True)
-    for rule in rules.select_related("template").prefetch_related("doc_types", "departments"):
-        if _matches(rule, document):
+def select_rule(document: Document, on: date | None = None) -> SelectionDef:
+    """The 専決規程 rule that applies to the document: the first that matches, by priority,
+    among the rules valid on `on` (today when not given; workflow.versions)."""
+    for rule in rules_on(on):
+        if stage_applies(rule, document):
             return rule
     raise RouteError(
         "no_route",
@@ -145,25 +145,21 @@ def select_rule(document: Document) -> RouteSelectionRule:
     )
 
 
-def select_template(document: Document) -> RouteTemplate:
-    return select_rule(document).template
+def select_template(document: Document, on: date | None = None) -> RouteTemplate:
+    return select_rule(document, on).template
 
 
-def deciding_post(template: RouteTemplate, document: Document) -> tuple[int | None, str]:
-    """The rank and name of the position that decides on this template for this document, read
-    from the template itself (so a vacant post does not hide it): the highest position named at
+def deciding_post(route: RouteDef, document: Document) -> tuple[int | None, str]:
+    """The rank and name of the position that decides on this route for this document, read
+    from the definition itself (so a vacant post does not hide it): the highest position named at
     its last blocking stage. (None, "") if that stage names only groups."""
     stages = [
-        stage
-        for stage in template.stages.prefetch_related(
-            "doc_types", "departments", "rules__position", "rules__user"
-        )
-        if stage.mode != StageMode.CIRCULATION and _matches(stage, document)
+        s for s in route.stages if s.mode != StageMode.CIRCULATION and stage_applies(s, document)
     ]
     if not stages:
         return None, ""
     best: tuple[int | None, str] = (None, "")
-    for rule in stages[-1].rules.all():
+    for rule in stages[-1].rules:
         position = rule.position
         if rule.kind == RuleKind.USER and rule.user is not None:
             post = rule.user.primary_post
@@ -173,7 +169,7 @@ def deciding_post(template: RouteTemplate, document: Document) -> tuple[int | No
     return best
 
 
-def _rule_department(rule: ApproverRule, document: Document) -> Department | None:
+def _rule_department(rule: RuleDef, document: Document) -> Department | None:
     if rule.kind == RuleKind.DEPARTMENT_POSITION:
         return rule.department
     up = {RelativeLevel.OWN: 0, RelativeLevel.PARENT: 1, RelativeLevel.GRANDPARENT: 2}
@@ -182,7 +178,7 @@ def _rule_department(rule: ApproverRule, document: Document) -> Department | Non
     return chain[steps] if steps < len(chain) else None
 
 
-def _slots_for(rule: ApproverRule, document: Document, at: datetime | None) -> list[PlannedSlot]:
+def slots_for(rule: RuleDef, document: Document, at: datetime | None) -> list[PlannedSlot]:
     if rule.kind == RuleKind.USER and rule.user is not None:
         if not rule.user.is_active:
             raise RouteError(
@@ -279,23 +275,20 @@ def resolve(
     at: datetime | None = None,
     *,
     separate: bool = True,
+    definition: RouteDef | None = None,
 ) -> PlannedRoute:
     """The template's stages for this document, with people. `separate=False` leaves out the
-    separation of duties, for a caller that adds people first (workflow.services.plan)."""
+    separation of duties, for a caller that adds people first (workflow.services.plan);
+    `definition` is another version of the template (workflow.designer), else the one in force."""
+    on = timezone.localdate(at) if at is not None else None
+    route = definition if definition is not None else route_on(template, on)
     stages: list[PlannedStage] = []
-    for stage in template.stages.prefetch_related(
-        "doc_types",
-        "departments",
-        "rules__user",
-        "rules__position",
-        "rules__group",
-        "rules__department",
-    ):
-        if not _matches(stage, document):
+    for stage in route.stages:
+        if not stage_applies(stage, document):
             continue
         slots: list[PlannedSlot] = []
-        for rule in stage.rules.all():
-            slots.extend(_slots_for(rule, document, at))
+        for rule in stage.rules:
+            slots.extend(slots_for(rule, document, at))
         if not slots:
             raise RouteError(
                 "vacant_post",
@@ -318,8 +311,8 @@ def resolve(
             _("The route %(route)s has no approval stage for this document.")
             % {"route": template.name},
         )
-    route = PlannedRoute(template, tuple(stages))
-    return separate_duties(route, document.drafter, at) if separate else route
+    planned = PlannedRoute(template, tuple(stages), definition=route)
+    return separate_duties(planned, document.drafter, at) if separate else planned
 
 
 def separate_duties(route: PlannedRoute, drafter: User, at: datetime | None = None) -> PlannedRoute:

@@ -107,9 +107,15 @@ def _write_route(document: Document, planned: PlannedRoute) -> Route:
         document=document,
         document_version=document.version,
         template_code=template.code if template else "",
-        template_version=template.version if template else None,
+        template_version=(
+            planned.definition.version
+            if planned.definition and planned.definition.version
+            else (template.version if template else None)
+        ),
         template_name=template.name if template else "",
-        after_send_back=template.after_send_back if template else AfterSendBack.RESTART,
+        after_send_back=(
+            planned.definition.after_send_back if planned.definition else AfterSendBack.RESTART
+        ),
         rule_name=rules.rule_name if rules else "",
         rule_template_code=rules.rule_template.code if rules else "",
         rule_template_name=rules.rule_template.name if rules else "",

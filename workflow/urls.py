@@ -1,6 +1,6 @@
 from django.urls import path
 
-from workflow import api, marks_api
+from workflow import api, designer_api, marks_api
 
 urlpatterns = [
     path(
@@ -25,6 +25,20 @@ urlpatterns = [
         name="annotation",
     ),
     path("v1/tasks", api.TaskListView.as_view(), name="tasks"),
+    # The route designer (administrators): workflow.designer_api.
+    path("v1/routes", designer_api.RouteListView.as_view(), name="routes"),
+    path("v1/routes/simulate", designer_api.SimulateView.as_view(), name="routes-simulate"),
+    path("v1/routes/check", designer_api.CheckView.as_view(), name="routes-check"),
+    path("v1/routes/<slug:code>", designer_api.RouteDetailView.as_view(), name="route-detail"),
+    path("v1/routes/<slug:code>/draft", designer_api.RouteDraftView.as_view(), name="route-draft"),
+    path(
+        "v1/routes/<slug:code>/publish",
+        designer_api.RoutePublishView.as_view(),
+        name="route-publish",
+    ),
+    path("v1/rules", designer_api.RulesView.as_view(), name="rules"),
+    path("v1/rules.csv", designer_api.RulesCsvView.as_view(), name="rules-csv"),
+    path("v1/rules/import", designer_api.RulesImportView.as_view(), name="rules-import"),
     path("v1/tasks/bulk-approve", api.BulkApproveView.as_view(), name="bulk-approve"),
     path("v1/tasks/<int:task_id>/approve", api.ApproveView.as_view(), name="approve"),
     path("v1/tasks/<int:task_id>/send-back", api.SendBackView.as_view(), name="send-back"),
