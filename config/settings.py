@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "retention",
     "jobs",
     "frontend",
+    "analytics",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
@@ -108,6 +109,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "audit.context.AuditContextMiddleware",
     "api.errors.ApiErrorMiddleware",
+    # When an approver first opens a task's document (decision analytics' waiting time).
+    "analytics.middleware.FirstViewMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

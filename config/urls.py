@@ -15,6 +15,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("security/", include("security.urls")),
     path("security/webauthn/", include("security.webauthn")),
+    # /analytics/ and /api/v1/analytics/...: one app, both faces (its own namespace).
+    path("", include("analytics.urls")),
     path("", include("frontend.urls")),
 ]
 

@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class AnalyticsConfig(AppConfig):
+    name = "analytics"
+    verbose_name = _("Decision analytics")
+
+    def ready(self) -> None:
+        # Every action that closes a task or ends a route refreshes that document's figures
+        # (analytics.facts), after its commit.
+        from analytics import listeners
+        from workflow import hooks
+
+        hooks.listen(listeners.on_workflow_events)

@@ -1,0 +1,100 @@
+"""Who sees which figures.
+
+- Administrators and auditors (and superusers) see every department.
+- A department head sees the departments they head and everything below them: a person heads a
+  department when they hold its highest-ranked current post (課長 of a 課, 部長 of a 部, which
+  includes its 課). Holders of lower posts see no figures: the numbers of a department are its
+  head's to read.
+- Everyone else is refused (403 with what to do).
+
+Figures are aggregates, but the slowest documents are listed by number and title: a secret
+document's title is left out there (analytics.leadtimes), as search leaves it out.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db.models import Max
+from django.utils.translation import gettext as _
+from rest_framework import status
+
+from api.errors import ApiError
+from org import roles
+from org.models import Department, User
+from org.services import current_posts
+
+
+@dataclass(frozen=True)
+class Scope:
+    everything: bool
+    departments: frozenset[int]  # what a head may see (empty when everything)
+
+    def allows(self, department_id: int) -> bool:
+        return self.everything or department_id in self.departments
+
+
+def descendants(roots: Iterable[int]) -> set[int]:
+    """The departments and every department below them."""
+    children: dict[int | None, list[int]] = defaultdict(list)
+    for pk, parent in Department.objects.values_list("pk", "parent_id"):
+        children[parent].append(pk)
+    seen: set[int] = set()
+    todo = list(roots)
+    while todo:
+        pk = todo.pop()
+        if pk in seen:
+            continue
+        seen.add(pk)
+        todo.extend(children.get(pk, []))
+    return seen
+
+
+def headed_by(user: User) -> set[int]:
+    """The departments where `user` holds the highest-ranked current post."""
+    mine = list(current_posts().filter(user=user).values_list("department_id", "position__rank"))
+    if not mine:
+        return set()
+    tops = dict(
+        current_posts()
+        .filter(department_id__in=[d for d, _ in mine])
+        .values("department_id")
+        .annotate(top=Max("position__rank"))
+        .values_list("department_id", "top")
+    )
+    return {d for d, rank in mine if rank >= tops.get(d, rank)}
+
+
+def scope_of(user: User) -> Scope:
+    if not user.is_active:
+        raise _refused()
+    if (
+        user.is_superuser
+        or user.groups.filter(name__in=[roles.ADMINISTRATOR, roles.AUDITOR]).exists()
+    ):
+        return Scope(everything=True, departments=frozenset())
+    headed = headed_by(user)
+    if not headed:
+        raise _refused()
+    return Scope(everything=False, departments=frozenset(descendants(headed)))
+
+
+def _refused() -> ApiError:
+    return ApiError(
+        "permission_denied",
+        _(
+            "Decision analytics are for department heads, administrators and auditors. Ask your "
+            "department head or an administrator for the figures you need."
+        ),
+        status.HTTP_403_FORBIDDEN,
+    )
+
+
+def visible_departments(scope: Scope) -> list[Department]:
+    """The departments a filter may name, in the organisation's order."""
+    departments = Department.objects.filter(is_active=True).select_related("parent")
+    if not scope.everything:
+        departments = departments.filter(pk__in=scope.departments)
+    return list(departments.order_by("sort_order", "code"))
