@@ -27,6 +27,7 @@ nobody, and :data:`TRAILING_POLICY` accepts there only what changes no page, fie
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -452,15 +453,26 @@ def _info(resolver: HistoricalResolver) -> Any:
         return None
 
 
-def changes_since(reader: PdfFileReader, revision: int) -> list[tuple[int, list[Change]]]:
-    """(revision, changes) for each revision after ``revision``; a revision that cannot be
-    compared gets ``[Change("unreadable", name=the error)]``."""
+def changes_since(
+    reader: PdfFileReader, revision: int, limit: int = 200
+) -> list[tuple[int, list[Change]]]:
+    """(revision, changes) for each revision after ``revision`` (the first ``limit`` of them);
+    a revision that cannot be compared gets ``[Change("unreadable", name=the error)]``."""
     out: list[tuple[int, list[Change]]] = []
-    for rev in range(revision + 1, reader.xrefs.total_revisions):
-        try:
-            old = reader.get_historical_resolver(rev - 1)
-            new = reader.get_historical_resolver(rev)
-            out.append((rev, revision_changes(old, new)))
-        except Exception as e:  # a description must never break a report
-            out.append((rev, [Change("unreadable", name=f"{type(e).__name__}: {e}")]))
+    # each revision is compared once per reader: every signature's report asks again
+    known = _described.setdefault(reader, {})
+    for rev in range(revision + 1, min(reader.xrefs.total_revisions, revision + 1 + limit)):
+        if rev not in known:
+            try:
+                old = reader.get_historical_resolver(rev - 1)
+                new = reader.get_historical_resolver(rev)
+                known[rev] = revision_changes(old, new)
+            except Exception as e:  # a description must never break a report
+                known[rev] = [Change("unreadable", name=f"{type(e).__name__}: {e}")]
+        out.append((rev, known[rev]))
     return out
+
+
+_described: weakref.WeakKeyDictionary[PdfFileReader, dict[int, list[Change]]] = (
+    weakref.WeakKeyDictionary()
+)

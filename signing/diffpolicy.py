@@ -93,11 +93,11 @@ def revision_note(revision: int, change: Change) -> str:
     }
 
 
-def describe_changes(reader: PdfFileReader, since_revision: int) -> list[str]:
+def describe_changes(reader: PdfFileReader, since_revision: int, limit: int = 50) -> list[str]:
     """Plain descriptions of what each revision after ``since_revision`` changed (best effort,
     for reports; the judgment itself is the policy's), in the active language."""
     return [
         revision_note(rev, change)
-        for rev, changes in changes_since(reader, since_revision)
+        for rev, changes in changes_since(reader, since_revision, limit)
         for change in changes
     ]

@@ -21,6 +21,7 @@ from django.utils.translation import pgettext
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.ades.report import AdESFailure, AdESIndeterminate
 from pyhanko.sign.diff_analysis import (
+    DiffPolicy,
     ModificationLevel,
     SuspiciousModification,
 )
@@ -39,6 +40,38 @@ from .trust import validation_context as build_vc
 
 logger = logging.getLogger(__name__)
 Modification = str  # "none" | "annotations" | "other"
+MAX_DESCRIBED_REVISIONS = 200
+# pyHanko compares a signed revision with each later one in full, so the work grows with the
+# square of what follows: a record has one revision per action and two per renewal, far fewer
+MAX_REVIEWED_REVISIONS = 50
+
+
+class _TooManyRevisions(DiffPolicy):
+    """Stands in for the annotation policy when more revisions follow a signature than any
+    record of ours has: the answer is "changed", at once, rather than minutes of comparing."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+
+    def apply(self, old: Any, new: Any, field_mdp_spec: Any = None, doc_mdp: Any = None) -> Any:
+        raise SuspiciousModification(self._message())
+
+    def review_file(
+        self, reader: Any, base_revision: Any, field_mdp_spec: Any = None, doc_mdp: Any = None
+    ) -> Any:
+        return SuspiciousModification(self._message())
+
+    def _message(self) -> str:
+        return (
+            f"{self.count} revisions follow this signature, more than the "
+            f"{MAX_REVIEWED_REVISIONS} the verifier compares"
+        )
+
+
+def _policy(reader: PdfFileReader, sig: EmbeddedPdfSignature) -> DiffPolicy:
+    after = reader.xrefs.total_revisions - 1 - sig.signed_revision
+    return ANNOTATION_DIFF_POLICY if after <= MAX_REVIEWED_REVISIONS else _TooManyRevisions(after)
+
 
 # --- the report --------------------------------------------------------------------------------
 
@@ -326,7 +359,9 @@ def _coverage(reader: PdfFileReader, reports: list[SignatureReport]) -> list[str
     if not signed:
         return []
     last = max(signed)
-    history = dict(changes_since(reader, 0))
+    # a file of thousands of revisions must not take minutes: the latest ones are described
+    total = reader.xrefs.total_revisions
+    history = dict(changes_since(reader, max(0, total - 1 - MAX_DESCRIBED_REVISIONS)))
 
     def coverer(revision: int) -> SignatureReport | None:
         found = [r for r in reports if r.revision is not None and r.revision >= revision]
@@ -379,7 +414,11 @@ def _coverage(reader: PdfFileReader, reports: list[SignatureReport]) -> list[str
     if last + 1 < reader.xrefs.total_revisions and not unsigned:
         # nothing we can name: validation data is fine, anything else is not
         try:
-            verdict: object = TRAILING_POLICY.review_file(reader, last)
+            verdict: object = (
+                TRAILING_POLICY.review_file(reader, last)
+                if total - 1 - last <= MAX_REVIEWED_REVISIONS
+                else SuspiciousModification("too many revisions to compare")
+            )
         except Exception as e:
             verdict = SuspiciousModification(str(e))
         if isinstance(verdict, SuspiciousModification):
@@ -458,12 +497,13 @@ async def _verify_one(
     )
     try:
         report.revision = sig.signed_revision
+        policy = _policy(reader, sig)
         report.signer_name = _text(sig, "/Name")
         report.reason = _text(sig, "/Reason")
         report.signed_at = sig.self_reported_timestamp
         if is_ts:
             status: Any = await async_validate_pdf_timestamp(
-                sig, contexts.signer(), diff_policy=ANNOTATION_DIFF_POLICY
+                sig, contexts.signer(), diff_policy=policy
             )
             if (
                 contexts.past
@@ -472,7 +512,7 @@ async def _verify_one(
                 and not _revoked_before(status, poe)
             ):
                 again = await async_validate_pdf_timestamp(
-                    sig, contexts.signer(poe), diff_policy=ANNOTATION_DIFF_POLICY
+                    sig, contexts.signer(poe), diff_policy=policy
                 )
                 if again.trusted:
                     status = again
@@ -486,7 +526,7 @@ async def _verify_one(
                 sig,
                 contexts.signer(),
                 ts_validation_context=ts_vc,
-                diff_policy=ANNOTATION_DIFF_POLICY,
+                diff_policy=policy,
             )
             ts = status.timestamp_validity
             if (
@@ -500,7 +540,7 @@ async def _verify_one(
                     sig,
                     contexts.signer(),
                     ts_validation_context=past_ts_vc,
-                    diff_policy=ANNOTATION_DIFF_POLICY,
+                    diff_policy=policy,
                 )
                 ts_poe = with_poe.timestamp_validity
                 if ts_poe is not None and ts_poe.trusted:
@@ -599,7 +639,10 @@ async def _validate_at_timestamp(
     if _revoked_before(status, when):
         return None
     again = await async_validate_pdf_signature(
-        sig, contexts.signer(when), ts_validation_context=ts_vc, diff_policy=ANNOTATION_DIFF_POLICY
+        sig,
+        contexts.signer(when),
+        ts_validation_context=ts_vc,
+        diff_policy=_policy(sig.reader, sig),
     )
     if not (again.trusted and not again.revoked):
         return None

@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import io
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 from django.utils import translation
 
+from signing import offline_check
 from signing.keystore import KeyStore
 from signing.signer import add_validation_data_and_doc_timestamp, sign_approval
-from signing.verify import VerificationReport, verify_pdf
+from signing.verify import MAX_REVIEWED_REVISIONS, VerificationReport, verify_pdf
 
 from . import hostile
 from .conftest import make_pdf
@@ -80,10 +80,7 @@ def record(pki: KeyStore) -> bytes:
 
 def english(data: bytes) -> VerificationReport:
     with translation.override("en"):
-        started = time.monotonic()
-        report = verify_pdf(data)
-        assert time.monotonic() - started < 10, "a verification must take seconds, not minutes"
-    return report
+        return verify_pdf(data)
 
 
 def test_the_decided_record_is_valid_and_pdfsig_agrees(record: bytes, tmp_path: Path) -> None:
@@ -98,6 +95,28 @@ def test_the_decided_record_is_valid_and_pdfsig_agrees(record: bytes, tmp_path: 
     path.write_bytes(record)
     sigs = pdfsig(path)
     assert all(s["Signature Validation"].startswith("Signature is Valid") for s in sigs[:2])
+
+
+def offline(data: bytes, pki: KeyStore, tmp_path: Path) -> bool:
+    """The evidence package's checker (verify_record.py), on the package's root and CRL."""
+    path = tmp_path / "checked.pdf"
+    path.write_bytes(data)
+    valid, _lines = offline_check.check(path, pki.ca.root_cert_path, pki.ca.crl_path)
+    return valid
+
+
+def test_pdfsig_the_package_checker_and_ours_agree(
+    record: bytes, pki: KeyStore, tmp_path: Path
+) -> None:
+    """On the records the system makes, and on the overlay nobody signed."""
+    path = tmp_path / "record.pdf"
+    path.write_bytes(record)
+    assert all(s["Signature Validation"].startswith("Signature is Valid") for s in pdfsig(path)[:2])
+    assert offline(record, pki, tmp_path) and english(record).valid
+    forged = hostile.field_overlay(record)
+    assert not offline(forged, pki, tmp_path) and not english(forged).valid
+    marked = hostile.annotation_overlay(record, "/FreeText")
+    assert not offline(marked, pki, tmp_path) and not english(marked).valid
 
 
 def test_forged_overlay_by_an_empty_signature_field(record: bytes) -> None:
@@ -242,3 +261,16 @@ def test_qpdf_reads_what_we_build(record: bytes, tmp_path: Path) -> None:
     path.write_bytes(hostile.field_overlay(record))
     check = subprocess.run(["qpdf", "--check", str(path)], capture_output=True, text=True)
     assert check.returncode in (0, 3), check.stdout + check.stderr
+
+
+def test_more_revisions_than_any_record_has(record: bytes) -> None:
+    """Revisions piled up after the decision: judged changed at once, with a plain reason,
+    instead of a comparison whose work grows with their square (bench/verify.py times it)."""
+    data = record
+    for _ in range(MAX_REVIEWED_REVISIONS + 2):
+        data = hostile.annotation_overlay(data, "/Square")
+    report = english(data)
+    assert not report.valid and len(report.signatures) == 3
+    assert all(s.modification == "other" for s in report.signatures)
+    assert any("revisions follow this signature" in c for c in report.signatures[0].changes)
+    assert report.unsigned_changes
