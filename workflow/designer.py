@@ -347,9 +347,12 @@ def simulate(
     department: Department,
     drafter: User | None = None,
     on: dt.date | None = None,
+    cache: dict[str, Any] | None = None,
 ) -> Simulation:
     """The route a document like this would get on `on`, people and deputies of that day, and
-    every step that does not resolve. Reads only."""
+    every step that does not resolve. Reads only. `cache` keeps the rules and routes of `on`
+    across calls (check_all)."""
+    cache = cache if cache is not None else {}
     on = on or timezone.localdate()
     document = Document(
         doc_type=doc_type,
@@ -359,15 +362,19 @@ def simulate(
     )
     result = Simulation()
     try:
-        rule = select_rule(document, on)
+        if "rules" not in cache:
+            cache["rules"] = rules_on(on)
+        rule = select_rule(document, on, cache["rules"])
     except RouteError as exc:
         result.problems.append(_problem("", exc))
         return result
     template = rule.template
-    definition = route_on(template, on)
+    key = f"route:{template.pk}"
+    if key not in cache:
+        cache[key] = (route_on(template, on), route_version_on(template, on))
+    definition, pending = cache[key]
     result.rule, result.template = rule.name, template
     result.version = definition.version
-    pending = route_version_on(template, on)
     result.valid_from = pending.valid_from if pending is not None else None
     at = _noon(on)
     # Each stage on its own first, so that every vacant post is named, not just the first.
@@ -421,11 +428,12 @@ def check_all(on: dt.date | None = None, *, only_errors: bool = True) -> list[Ch
     )
     types = list(DocumentType.objects.all())
     amounts = bands(on)
+    cache: dict[str, Any] = {}
     for department in departments:
         for doc_type in types:
             for amount in amounts:
                 simulation = simulate(
-                    doc_type=doc_type, amount=amount, department=department, on=on
+                    doc_type=doc_type, amount=amount, department=department, on=on, cache=cache
                 )
                 line = CheckLine(department, doc_type, amount, simulation)
                 if not (only_errors and line.ok):

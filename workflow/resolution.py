@@ -129,10 +129,12 @@ def stage_applies(condition: SelectionDef | StageDef, document: Document) -> boo
     return not condition.departments or bool(condition.departments & chain)
 
 
-def select_rule(document: Document, on: date | None = None) -> SelectionDef:
+def select_rule(
+    document: Document, on: date | None = None, rules: list[SelectionDef] | None = None
+) -> SelectionDef:
     """The 専決規程 rule that applies to the document: the first that matches, by priority,
-    among the rules valid on `on` (today when not given; workflow.versions)."""
-    for rule in rules_on(on):
+    among the rules valid on `on` (today when not given; workflow.versions), or `rules`."""
+    for rule in rules if rules is not None else rules_on(on):
         if stage_applies(rule, document):
             return rule
     raise RouteError(

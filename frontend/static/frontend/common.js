@@ -37,7 +37,7 @@ export async function errorOf(response, fallback) {
     response.status,
     error.code || "http_" + response.status,
     error.message || fallback || response.statusText,
-    error.fields || error.details || null,
+    error.fields || error.details || error.problems || null,
   );
 }
 
