@@ -13,6 +13,7 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -216,6 +217,19 @@ CELERY_BEAT_SCHEDULE = {
         "task": "jobs.periodic",
         "schedule": 15 * 60.0,
         "args": ("send_reminders",),
+    },
+    # Open tasks follow posts and absences (workflow.personnel): changes dated in advance (the
+    # April 1 人事異動) at 00:00 Tokyo time, absences within minutes of their start.
+    "apply-personnel-changes": {
+        "task": "jobs.periodic",
+        "schedule": crontab(minute="*/5"),
+        "args": ("apply_personnel_changes",),
+    },
+    # Route and 専決規程 versions whose day has come (workflow.designer), at 00:00 Tokyo time.
+    "apply-route-versions": {
+        "task": "jobs.periodic",
+        "schedule": crontab(minute=0, hour=0),
+        "args": ("apply_route_versions",),
     },
     "anchor-audit": {"task": "jobs.periodic", "schedule": 3600.0, "args": ("anchor_audit",)},
     "apply-retention": {"task": "jobs.periodic", "schedule": 3600.0, "args": ("apply_retention",)},
