@@ -17,7 +17,6 @@ from workflow.models import Route, RouteTemplate, RouteVersion, RulesVersion
 pytestmark = pytest.mark.django_db
 
 
-
 def admin() -> Any:
     return client("admin")
 
