@@ -4,6 +4,7 @@ organisation change applied while approvals run."""
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 
 import pytest
 from django.utils import timezone
@@ -33,8 +34,8 @@ def test_a_reassignment_racing_an_approval_one_wins_the_other_gets_409(demo_org)
         services.submit(user("tanaka"), document.pk)
         task = open_task(document.pk, "suzuki")
         results = race(
-            lambda task=task: services.approve(user("suzuki"), task),
-            lambda task=task: personnel.reassign(user("sato"), task, user("yamamoto"), "出張"),
+            partial(services.approve, user("suzuki"), task),
+            partial(personnel.reassign, user("sato"), task, user("yamamoto"), "出張"),
         )
         outcomes = [code(r) for r in results]
         assert outcomes.count("ok") == 1, outcomes
