@@ -271,6 +271,7 @@ def routes() -> dict[str, Any]:
         "amountMin": _("Amount from (yen)"),
         "amountMax": _("Amount below (yen)"),
         "docTypes": _("Only for these document types"),
+        "departments": _("Only for drafters in these departments"),
         "who": _("Who acts"),
         "kind": _("Kind"),
         "level": _("Where"),

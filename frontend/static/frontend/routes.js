@@ -102,6 +102,11 @@ function stageEditor(stage) {
   for (const option of types.options) {
     option.selected = (stage.doc_types || []).includes(option.value);
   }
+  const departments = el("select", { "data-s": "departments", multiple: true, size: 4 });
+  options(departments, choices.departments);
+  for (const option of departments.options) {
+    option.selected = (stage.departments || []).includes(option.value);
+  }
   const quorumField = field(t.quorum, quorum);
   const showQuorum = () => {
     quorumField.hidden = mode.value !== "quorum";
@@ -134,6 +139,7 @@ function stageEditor(stage) {
       {},
       el("summary", {}, t.docTypes),
       field(t.docTypes, types),
+      field(t.departments, departments),
       field(t.amountMin, amountMin),
       field(t.amountMax, amountMax),
       field(t.skippable, skippable),
@@ -157,7 +163,7 @@ function readStage(card) {
     amount_min: number("amount_min"),
     amount_max: number("amount_max"),
     doc_types: [...get("doc_types").selectedOptions].map((o) => o.value),
-    departments: [],
+    departments: [...get("departments").selectedOptions].map((o) => o.value),
     rules: [...card.querySelectorAll(".rule")].map(readRule),
   };
 }
