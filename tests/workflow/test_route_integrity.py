@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
+import subprocess
 from datetime import timedelta
 from typing import Any
 
@@ -212,7 +214,9 @@ def change_holder(old: str, new: str, handover_days: int | None = None) -> None:
     )
 
 
-def test_a_post_that_changes_holder_moves_its_open_task_and_signs_with_the_posts_key(demo_org):
+def test_a_post_that_changes_holder_moves_its_open_task_and_signs_with_the_posts_key(
+    demo_org, tmp_path
+):
     document_id = draft(500_000)
     submit(document_id)
     approve_all(document_id, "suzuki")
@@ -232,6 +236,14 @@ def test_a_post_that_changes_holder_moves_its_open_task_and_signs_with_the_posts
     assert last is not None and last.actor == user("yamamoto")
     assert last.key_id == f"post-{post('yamamoto').department_id}-{post('yamamoto').position_id}"
     assert not decision.filter(key_id__startswith="person-").exists()
+    # poppler checks every signature of the record, the new holder's included.
+    if shutil.which("pdfsig"):
+        record = client("tanaka").get(f"/api/v1/documents/{document_id}/record.pdf")
+        path = tmp_path / "record.pdf"
+        path.write_bytes(b"".join(record.streaming_content))  # type: ignore[attr-defined]
+        out = subprocess.run(["pdfsig", str(path)], capture_output=True, text=True).stdout
+        assert out.count("Signature is Valid") == decision.count(), out
+        assert "総務課長" in out and "佐藤" not in out.split("Signer Certificate Common Name")[-1]
     (moved,) = history(document_id, "reassign")
     assert moved.details["reason"] == "post_holder_changed"
 
