@@ -21,8 +21,15 @@ run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py seed_demo --if-empty
-	@echo "Serving on http://$(HOST):$(PORT)/"
-	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) config.asgi:application
+	@# No REDIS_URL: one Daphne process, no service needed. With REDIS_URL: WEB_WORKERS processes
+	@# (default one per core) and a Celery worker with its scheduler for the background jobs.
+	@if [ -n "$$REDIS_URL" ]; then \
+	  $(VENV)/bin/celery -A config worker --beat --loglevel warning & worker=$$!; \
+	  trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
+	  $(PY) -m config.serve --host $(HOST) --port $(PORT); \
+	else \
+	  $(PY) -m config.serve --host $(HOST) --port $(PORT); \
+	fi
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)

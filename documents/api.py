@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.cache import cache
 from django.db.models import QuerySet
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
@@ -23,7 +22,8 @@ from audit import services as audit
 from documents import access, describe, downloads, services
 from documents.access import require_kept, visible_documents
 from documents.models import Attachment, AttachmentKind, Document, DocumentVersion
-from documents.previews import PreviewError, render_page
+from documents.page_images import PAGE_WIDTHS, page_image
+from documents.previews import PreviewError
 from documents.querying import SearchSerializer, search
 from documents.records import ensure_record
 from documents.serializers import (
@@ -36,12 +36,6 @@ from documents.serializers import (
 )
 from documents.uploads import StrictMultiPartParser, check_content_length, from_request_file
 from org.auth import user_of
-from storage import get_store, key_for
-
-# Page images come in a few widths only, so that cached images are reused and nobody can fill
-# the cache by asking for every width from 1 to 2400.
-PAGE_WIDTHS = (160, 320, 480, 800, 1200, 1600, 2400)
-PAGE_IMAGE_CACHE_SECONDS = 24 * 3600
 
 
 def visible_document(request: Request, document_id: int) -> Document:
@@ -265,16 +259,10 @@ def _page_image(sha256: str, page: int, request: Request) -> HttpResponse:
         not_modified = HttpResponse(status=304)
         not_modified["ETag"] = etag
         return not_modified
-    cache_key = f"page:{sha256}:{page}:{width}:webp"
-    image = cache.get(cache_key)
-    if image is None:
-        with get_store().open(key_for(sha256)) as reader:
-            pdf = reader.read()
-        try:
-            image = render_page(pdf, page, width=width, fmt="webp")
-        except PreviewError as exc:
-            raise ApiError("invalid_page", str(exc), status.HTTP_404_NOT_FOUND) from exc
-        cache.set(cache_key, image, PAGE_IMAGE_CACHE_SECONDS)
+    try:
+        image = page_image(sha256, page, width)
+    except PreviewError as exc:
+        raise ApiError("invalid_page", str(exc), status.HTTP_404_NOT_FOUND) from exc
     response = HttpResponse(image, content_type="image/webp")
     response["Cache-Control"] = "private, no-cache"
     response["ETag"] = etag
