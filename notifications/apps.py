@@ -12,6 +12,12 @@ class NotificationsConfig(AppConfig):
         from workflow import hooks
 
         hooks.listen(services.on_workflow_events)
+        # E-mail in the language the person signs in with (notifications.mail).
+        from django.contrib.auth.signals import user_logged_in
+
+        from notifications import mail
+
+        user_logged_in.connect(mail.remember_language, dispatch_uid="notifications.language")
         # A user deactivated anywhere (the admin, the personnel import) loses their sockets.
         from django.db.models.signals import post_save
 

@@ -109,6 +109,17 @@ def send_job(payload: dict[str, Any]) -> None:
     )
 
 
+def remember_language(sender: object, request: Any, user: Any, **kwargs: object) -> None:
+    """At each sign-in, the language the person reads the pages in (the switcher's cookie, else
+    the browser's Accept-Language) becomes the language of their e-mail."""
+    if request is None or user is None:
+        return
+    language = translation.get_language_from_request(request)
+    if language not in dict(settings.LANGUAGES):
+        return
+    NotificationPreference.objects.update_or_create(user=user, defaults={"language": language})
+
+
 def link(path: str) -> str:
     return f"{settings.SITE_URL}{path}"
 

@@ -192,3 +192,16 @@ def test_email_in_the_recipients_language_with_an_absolute_link(
     assert message.body.startswith("Dear 鈴木 花子,")
     assert f"Document: https://kessai.example.lg.jp/documents/{submitted.pk}/" in message.body
     assert "Waiting for: 30 hours" in message.body
+
+
+def test_signing_in_sets_the_language_of_ones_email(demo_org):
+    from django.test import Client
+
+    from org.demo import DEMO_PASSWORD
+
+    english = Client(HTTP_ACCEPT_LANGUAGE="en")
+    signed_in = english.post("/login/", {"username": "suzuki", "password": DEMO_PASSWORD})
+    assert signed_in.status_code == 302
+    assert NotificationPreference.objects.get(user=user("suzuki")).language == "en"
+    Client().post("/login/", {"username": "suzuki", "password": DEMO_PASSWORD})
+    assert NotificationPreference.objects.get(user=user("suzuki")).language == "ja"
