@@ -14,8 +14,8 @@ from django.utils.translation import gettext as _
 from analytics.filters import Filters
 from analytics.models import DocumentFact
 from analytics.percentiles import grouped
+from analytics.scope import department_names
 from documents.models import DocumentType
-from org.models import Department
 
 SLOWEST = 20
 
@@ -51,12 +51,7 @@ def lead_times(filters: Filters) -> dict[str, Any]:
     routes = _by(decided, "route_code")
     type_names = dict(DocumentType.objects.values_list("pk", "name"))
     type_codes = dict(DocumentType.objects.values_list("pk", "code"))
-    department_names = {
-        d.pk: d.full_name
-        for d in Department.objects.filter(pk__in=[k[0] for k in departments]).select_related(
-            "parent"
-        )
-    }
+    names = department_names()
     route_names = dict(
         decided.exclude(route_code="").values_list("route_code", "route_name").distinct()
     )
@@ -80,7 +75,7 @@ def lead_times(filters: Filters) -> dict[str, Any]:
         ),
         "by_department": sorted(
             (
-                {"department": key[0], "name": department_names.get(key[0], ""), **_figures(row)}
+                {"department": key[0], "name": names.get(key[0], ""), **_figures(row)}
                 for key, row in departments.items()
             ),
             key=lambda r: -(r["median_hours"] or 0),
@@ -101,6 +96,7 @@ def _empty() -> dict[str, Any]:
 
 
 def slowest(decided: Any) -> list[dict[str, Any]]:
+    names = department_names()
     rows = decided.order_by("-lead_minutes", "document_id").select_related(
         "document", "department__parent", "doc_type"
     )[:SLOWEST]
@@ -113,7 +109,7 @@ def slowest(decided: Any) -> list[dict[str, Any]]:
                 "number": document.number or "",
                 # A secret document is named by its number only, as search names it.
                 "title": _("(secret)") if fact.secret else document.title,
-                "department": fact.department.full_name,
+                "department": names.get(fact.department_id, ""),
                 "doc_type": fact.doc_type.name,
                 "submitted_at": fact.submitted_at,
                 "decided_at": fact.decided_at,

@@ -5,7 +5,7 @@ looked at it, and workflow/ and the pages are not analytics' to change (the page
 the top layer and may not import it). So this middleware watches the two ways a person reads a
 document — the workspace page (`frontend:document`) and the API's detail
 (`api:document`) — and, after a successful answer, writes a `SlotView` for each open task of that
-person on that document that has none yet: one INSERT … SELECT, ignoring the tasks already seen.
+person on that document that has none yet (one query when there is nothing new to write).
 Reads through other views (page images, attachments) follow one of these two.
 """
 
@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable
 
 from django.db import DatabaseError
+from django.db.models import Exists, OuterRef
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
@@ -28,21 +29,26 @@ WATCHED = {"frontend:document", "api:document"}
 
 def record_first_view(user_id: int, document_id: int) -> int:
     """Mark the user's open tasks on the document as seen now; the number newly marked."""
+    # Seen already: nothing to write (most reads are not the first).
+    seen = SlotView.objects.filter(slot_id=OuterRef("pk"))
     open_slots = list(
         Slot.objects.filter(
             stage__route__document_id=document_id,
             assignee_id=user_id,
             status=SlotStatus.OPEN,
-        ).values_list("pk", flat=True)
+        )
+        .exclude(Exists(seen))
+        .values_list("pk", flat=True)
     )
     if not open_slots:
         return 0
     now = timezone.now()
-    created = SlotView.objects.bulk_create(
+    # Two first reads at once (two tabs): the second finds the row and leaves it.
+    SlotView.objects.bulk_create(
         [SlotView(slot_id=pk, user_id=user_id, at=now) for pk in open_slots],
         ignore_conflicts=True,
     )
-    return len(created)
+    return len(open_slots)
 
 
 class FirstViewMiddleware:

@@ -15,7 +15,7 @@ from django.db.models.functions import TruncMonth
 
 from analytics.filters import Filters
 from analytics.models import DocumentFact, PaperDecision, PaperKind
-from org.models import Department
+from analytics.scope import department_names
 
 
 def _rates(electronic: int, paper: int, paper_attachment: int) -> dict[str, Any]:
@@ -51,12 +51,7 @@ def rate(filters: Filters) -> dict[str, Any]:
         for key in (("month", month), ("department", department)):
             counts[key][1] += paper
             counts[key][2] += attached
-    names = {
-        d.pk: d.full_name
-        for d in Department.objects.filter(
-            pk__in=[k[1] for k in counts if k[0] == "department"]
-        ).select_related("parent")
-    }
+    names = department_names()
     months = sorted((k[1], v) for k, v in counts.items() if k[0] == "month")
     departments = [(k[1], v) for k, v in counts.items() if k[0] == "department"]
     overall = [sum(v[i] for _, v in months) for i in range(3)]

@@ -92,6 +92,26 @@ def _refused() -> ApiError:
     )
 
 
+def department_names() -> dict[int, str]:
+    """Every department's full name (総務部 総務課), from one query of the whole (small) tree."""
+    rows = {
+        pk: (name, parent, top)
+        for pk, name, parent, top in Department.objects.values_list(
+            "pk", "name", "parent_id", "is_organisation"
+        )
+    }
+    names: dict[int, str] = {}
+    for pk, (name, _parent, _top) in rows.items():
+        chain, node, seen = [], pk, set()
+        while node is not None and node not in seen:
+            seen.add(node)
+            chain.append(rows[node])
+            node = rows[node][1]
+        parts = [n for n, _p, top in reversed(chain) if not top]
+        names[pk] = " ".join(parts) or name
+    return names
+
+
 def visible_departments(scope: Scope) -> list[Department]:
     """The departments a filter may name, in the organisation's order."""
     departments = Department.objects.filter(is_active=True).select_related("parent")

@@ -6,7 +6,9 @@
   function draw(spec) {
     const canvas = document.getElementById(spec.id);
     if (!canvas || !spec.labels.length) {
-      if (canvas) canvas.closest(".chart-canvas").hidden = true;
+      // Nothing to draw: the table says so; no empty axes and no second caption.
+      if (canvas) canvas.closest("figure").querySelector(".chart-canvas").hidden = true;
+      if (canvas) canvas.closest("figure").querySelector("figcaption").hidden = true;
       return;
     }
     const reduced = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
