@@ -16,12 +16,12 @@ queries whatever its size, so rebuilding a million documents is a matter of minu
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Count
+from django.db import connection, models, transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from analytics import officehours
@@ -51,7 +51,8 @@ def _document_facts(
     entries: list[dict[str, Any]],
     route: tuple[str, str],
     calendar: officehours.Calendar,
-) -> DocumentFact | None:
+    now: datetime,
+) -> dict[str, Any] | None:
     submitted = next((e["at"] for e in entries if e["action"] == ActionKind.SUBMIT), None)
     if submitted is None:
         return None
@@ -68,8 +69,8 @@ def _document_facts(
     # The decision's moment is the document's 決裁日 (set as the route decides); its history entry
     # is written a moment later, at the end of the action, after the seals.
     decided_at = (document["decided_at"] or decided["at"]) if decided is not None else None
-    decided_on = timezone.localdate(decided_at) if decided_at else None
-    return DocumentFact(
+    decided_on = decided_at.astimezone(officehours.ZONE).date() if decided_at else None
+    return dict(
         document_id=document["pk"],
         department_id=document["department_id"],
         doc_type_id=document["doc_type_id"],
@@ -87,6 +88,7 @@ def _document_facts(
         questions=counts[ActionKind.ASK],
         deputy_decided=deputy,
         secret=document["secrecy"] != Secrecy.NORMAL,
+        computed_at=now,
     )
 
 
@@ -96,10 +98,10 @@ def _stage_fact(
     viewed: datetime | None,
     questions: int,
     calendar: officehours.Calendar,
-) -> StageFact:
+) -> dict[str, Any]:
     opened, acted = slot["opened_at"], _later(slot["acted_at"], slot["opened_at"])
     first = acted if viewed is None else min(_later(viewed, opened), acted)
-    return StageFact(
+    return dict(
         slot_id=slot["pk"],
         document_id=document["pk"],
         department_id=document["department_id"],
@@ -116,35 +118,42 @@ def _stage_fact(
         opened_at=opened,
         first_viewed_at=first,
         acted_at=acted,
-        acted_on=timezone.localdate(acted),
+        acted_on=acted.astimezone(officehours.ZONE).date(),
         wait_minutes=calendar.minutes(opened, first),
         handle_minutes=calendar.minutes(opened, acted),
         questions=questions,
     )
 
 
+def _of(field: str, ids: Sequence[int] | range) -> Q:
+    """Documents by id: a contiguous range (the rebuild's chunks) as BETWEEN, else IN."""
+    if isinstance(ids, range):
+        return Q(**{f"{field}__gte": ids.start, f"{field}__lt": ids.stop})
+    return Q(**{f"{field}__in": list(ids)})
+
+
 def compute(
-    document_ids: Iterable[int], calendar: officehours.Calendar | None = None
-) -> tuple[list[DocumentFact], list[StageFact]]:
-    """The facts of these documents, from their rows as they are now."""
-    ids = list(document_ids)
+    ids: Sequence[int] | range, calendar: officehours.Calendar | None = None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The facts of these documents (as column values), from their rows as they are now."""
     calendar = calendar or officehours.current()
+    now = timezone.now()
     documents = {
         d["pk"]: d
-        for d in Document.objects.filter(pk__in=ids).values(
+        for d in Document.objects.filter(_of("pk", ids), submitted_at__isnull=False).values(
             "pk", "department_id", "doc_type_id", "status", "secrecy", "decided_at"
         )
     }
     history: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for entry in (
-        HistoryEntry.objects.filter(document_id__in=ids)
+        HistoryEntry.objects.filter(_of("document_id", ids))
         .order_by("document_id", "at", "id")
         .values("document_id", "action", "at", "on_behalf_of_id")
     ):
         history[entry["document_id"]].append(dict(entry))
     slots = list(
         Slot.objects.filter(
-            stage__route__document_id__in=ids,
+            _of("stage__route__document_id", ids),
             kind__in=COUNTED_KINDS,
             status__in=COUNTED_OUTCOMES,
             opened_at__isnull=False,
@@ -168,10 +177,13 @@ def compute(
             "stage__route__template_name",
         )
     )
-    slot_ids = [s["pk"] for s in slots]
-    views = dict(SlotView.objects.filter(slot_id__in=slot_ids).values_list("slot_id", "at"))
+    views = dict(
+        SlotView.objects.filter(_of("slot__stage__route__document_id", ids)).values_list(
+            "slot_id", "at"
+        )
+    )
     asked = dict(
-        Question.objects.filter(slot_id__in=slot_ids)
+        Question.objects.filter(_of("slot__stage__route__document_id", ids))
         .values("slot_id")
         .annotate(n=Count("pk"))
         .values_list("slot_id", "n")
@@ -185,7 +197,9 @@ def compute(
         )
     document_facts = []
     for pk, document in documents.items():
-        fact = _document_facts(document, history.get(pk, []), routes.get(pk, ("", "")), calendar)
+        fact = _document_facts(
+            document, history.get(pk, []), routes.get(pk, ("", "")), calendar, now
+        )
         if fact is not None:
             document_facts.append(fact)
     stage_facts = [
@@ -202,41 +216,43 @@ def compute(
     return document_facts, stage_facts
 
 
-def refresh(document_ids: Iterable[int], calendar: officehours.Calendar | None = None) -> int:
+def _insert(model: type[models.Model], rows: list[dict[str, Any]]) -> None:
+    """Many rows at once: COPY on PostgreSQL (a rebuild writes millions), bulk_create elsewhere."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        model._default_manager.bulk_create([model(**row) for row in rows], batch_size=2000)
+        return
+    columns = list(rows[0])
+    column_of = {f.attname: f.column for f in model._meta.concrete_fields}
+    names = ", ".join(f'"{column_of[c]}"' for c in columns)
+    sql = f"COPY {model._meta.db_table} ({names}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+        for row in rows:
+            copy.write_row([row[c] for c in columns])
+
+
+def refresh(ids: Sequence[int] | range, calendar: officehours.Calendar | None = None) -> int:
     """Recompute and replace the facts of these documents; the number of documents with facts."""
-    ids = list(document_ids)
     if not ids:
         return 0
     document_facts, stage_facts = compute(ids, calendar)
     with transaction.atomic():
-        StageFact.objects.filter(document_id__in=ids).delete()
-        DocumentFact.objects.filter(document_id__in=ids).delete()
-        DocumentFact.objects.bulk_create(document_facts, batch_size=2000)
-        StageFact.objects.bulk_create(stage_facts, batch_size=2000)
+        StageFact.objects.filter(_of("document_id", ids)).delete()
+        DocumentFact.objects.filter(_of("document_id", ids)).delete()
+        _insert(DocumentFact, document_facts)
+        _insert(StageFact, stage_facts)
     return len(document_facts)
 
 
-def submitted_document_ids(chunk: int = 5000) -> Iterator[list[int]]:
-    """Every document that was ever submitted, in chunks of ids (for `rebuild_analytics`)."""
-    last = 0
-    while True:
-        ids = list(
-            Document.objects.filter(pk__gt=last, submitted_at__isnull=False)
-            .order_by("pk")
-            .values_list("pk", flat=True)[:chunk]
-        )
-        if not ids:
-            return
-        yield ids
-        last = ids[-1]
-
-
 def rebuild(chunk: int = 5000, progress: Any = None) -> int:
-    """Recompute every document's facts (after a change of the calendar, or once at install)."""
+    """Recompute every document's facts (after a change of the calendar, or once at install),
+    a range of ids at a time."""
     calendar = officehours.current()
+    last = Document.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     total = 0
-    for ids in submitted_document_ids(chunk):
-        total += refresh(ids, calendar)
+    for start in range(1, last + 1, chunk):
+        total += refresh(range(start, min(start + chunk, last + 1)), calendar)
         if progress is not None:
             progress(total)
     return total

@@ -183,8 +183,8 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-# Counters every process and every management command must see alike (login lockout, API rate
-# limits, pending security-key challenges): Redis, or without it a table in the database, never
+# Counters every process and every management command must see alike (login lockout, pending
+# security-key challenges): Redis, or without it a table in the database, never
 # one process's memory (`manage.py unlock_login` must unlock what the server counted). The table
 # is made by security's migration 0002.
 CACHES["shared"] = (

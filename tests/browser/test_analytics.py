@@ -11,10 +11,10 @@ from analytics import facts
 from analytics.models import PaperDecision
 from documents.models import Document, DocumentType
 from org.models import Department
-from workflow.models import HistoryEntry
 from tests.analytics.test_figures import act, client, draft
 from tests.browser.conftest import axe_violations, screenshot
 from tests.browser.setup import in_thread
+from workflow.models import HistoryEntry
 
 
 @in_thread
@@ -33,6 +33,7 @@ def _demo() -> list[int]:
     # to show (the API's figures are checked to the minute in tests/analytics).
     for document_id, days in ((plain, 2), (reworked, 9)):
         decided = Document.objects.get(pk=document_id).decided_at
+        assert decided is not None
         HistoryEntry.objects.filter(document_id=document_id, action="submit").update(
             at=decided - timedelta(days=days, hours=3)
         )
