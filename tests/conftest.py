@@ -34,6 +34,11 @@ def pytest_configure(config: pytest.Config) -> None:
     from config.celery import app
 
     app.conf.task_always_eager = True
+    # The concurrency tests run twenty threads at once, each on a connection of its own, on a
+    # machine that may be busy: a larger pool and a longer wait than a server process gets.
+    pool = settings.DATABASES["default"].get("OPTIONS", {}).get("pool")
+    if pool:
+        pool.update(max_size=max(pool["max_size"], 25), timeout=max(pool["timeout"], 30))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
