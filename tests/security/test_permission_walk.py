@@ -176,6 +176,11 @@ OWN_RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/tokens"): Rule(readers=403, body=lambda: {"name": "walk"}),
     # admin's token: only admin may revoke it; for everyone else it does not exist.
     ("DELETE", "/api/v1/tokens/{token_id}"): Rule(allowed={"admin": 204}, refused=frozenset({404})),
+    # Renewing the second factor: the demo users have none to confirm (409 no_second_factor),
+    # and a security-key answer without a challenge is refused (409 no_challenge).
+    ("POST", "/api/v1/step-up"): Rule(readers=409, body=lambda: {"code": "123456"}),
+    ("GET", "/api/v1/step-up/security-key"): Rule(readers=409),
+    ("POST", "/api/v1/step-up/security-key"): Rule(readers=409, body=lambda: {"id": "x"}),
     ("POST", "/api/v1/verify"): Rule(
         readers=200,
         body=lambda: {"file": SimpleUploadedFile("x.pdf", scenario.pdf_bytes("verify me"))},

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
+import os
 import time
 from datetime import timedelta
 from typing import Any
 
+import cbor2
 import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
 from django.test import Client
 from django.utils import timezone
+from django_otp_webauthn.models import WebAuthnCredential
 from rest_framework.test import APIClient
 
 from audit.models import AuditEntry
+from org.models import User
 from security.mfa import MFA_AT_SESSION_KEY
 from security.models import RoleMfaPolicy, TokenAssurance
 from tests.security.conftest import browser, code, confirm, enrol
@@ -251,3 +260,73 @@ def test_a_security_key_step_up_without_a_challenge_is_refused(demo_org, bearer)
     assert forged.status_code == 403 and error_of(forged)["code"] == "key_refused"
     again = program.post("/api/v1/step-up/security-key", {"id": "x"}, format="json")
     assert again.status_code == 409
+
+
+class SoftwareKey:
+    """A security key in software: an ES256 credential registered for the user, answering
+    WebAuthn challenges the way a browser and an authenticator together do."""
+
+    def __init__(self, username: str, origin: str = "http://localhost:8000") -> None:
+        self.key = ec.generate_private_key(ec.SECP256R1())
+        numbers = self.key.public_key().public_numbers()
+        self.credential_id = os.urandom(16)
+        self.origin = origin
+        self.count = 0
+        WebAuthnCredential.objects.create(
+            user=User.objects.get(username=username),
+            name="セキュリティキー",
+            confirmed=True,
+            credential_id=self.credential_id,
+            public_key=cbor2.dumps(
+                {
+                    1: 2,
+                    3: -7,
+                    -1: 1,
+                    -2: numbers.x.to_bytes(32, "big"),
+                    -3: numbers.y.to_bytes(32, "big"),
+                }
+            ),
+            sign_count=0,
+        )
+
+    def answer(self, options: dict[str, Any]) -> dict[str, Any]:
+        self.count += 1
+        client_data = json.dumps(
+            {"type": "webauthn.get", "challenge": options["challenge"], "origin": self.origin}
+        ).encode()
+        rp_hash = hashlib.sha256(options["rpId"].encode()).digest()
+        authenticator_data = rp_hash + bytes([0x01]) + self.count.to_bytes(4, "big")
+        signature = self.key.sign(
+            authenticator_data + hashlib.sha256(client_data).digest(), ec.ECDSA(hashes.SHA256())
+        )
+
+        def b64(data: bytes) -> str:
+            return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+        return {
+            "id": b64(self.credential_id),
+            "rawId": b64(self.credential_id),
+            "type": "public-key",
+            "response": {
+                "clientDataJSON": b64(client_data),
+                "authenticatorData": b64(authenticator_data),
+                "signature": b64(signature),
+            },
+        }
+
+
+def test_a_script_renews_with_a_security_key_and_then_signs(demo_org, bearer):
+    _, task = submitted()
+    key = SoftwareKey("suzuki")
+    program = bearer("suzuki")
+    assert approve(program, task).status_code == 403
+    options = program.get("/api/v1/step-up/security-key")
+    assert options.status_code == 200, options.content
+    renewed = program.post(
+        "/api/v1/step-up/security-key", key.answer(options.json()), format="json"
+    )
+    assert renewed.status_code == 200, renewed.content
+    assert approve(program, task).status_code == 200
+    # An answer replayed against a spent challenge is refused.
+    replay = program.post("/api/v1/step-up/security-key", key.answer(options.json()), format="json")
+    assert replay.status_code == 409
