@@ -299,6 +299,9 @@ def routes() -> dict[str, Any]:
         "forPerson": _("for %(name)s"),
         "rule": _("Rule: %(rule)s (route %(route)s, version %(version)s)"),
         "checkCount": _("%(n)s combinations do not resolve on %(date)s."),
+        "runningCount": _(
+            "%(n)s tasks of documents on their way have nobody in their post on %(date)s."
+        ),
         "checkColumns": [
             _("Department"),
             _("Document type"),

@@ -38,12 +38,16 @@ from workflow.definitions import (
     rules_from_rows,
 )
 from workflow.models import (
+    BLOCKING_KINDS,
     ApproverRule,
     RouteException,
     RouteSelectionRule,
+    RouteStatus,
     RouteTemplate,
     RouteVersion,
     RulesVersion,
+    Slot,
+    SlotStatus,
     StageTemplate,
 )
 from workflow.resolution import (
@@ -439,3 +443,43 @@ def check_all(on: dt.date | None = None, *, only_errors: bool = True) -> list[Ch
                 if not (only_errors and line.ok):
                     lines.append(line)
     return lines
+
+
+@dataclass(frozen=True)
+class BrokenSlot:
+    """A task of a running route whose post has nobody on the date (a reorganisation broke it)."""
+
+    document_id: int
+    title: str
+    stage: str
+    post: str
+
+
+def running_broken(on: dt.date | None = None) -> list[BrokenSlot]:
+    """The waiting and open tasks of running routes whose post is vacant on `on`: what a
+    personnel change dated then would leave without anyone to act (one query for the posts)."""
+    at = _noon(on or timezone.localdate())
+    held = set(current_posts(at).values_list("department_id", "position_id"))
+    found = []
+    for slot in (
+        Slot.objects.filter(
+            status__in=(SlotStatus.WAITING, SlotStatus.OPEN),
+            kind__in=BLOCKING_KINDS,
+            stage__route__status=RouteStatus.IN_PROGRESS,
+            post_department__isnull=False,
+            post_position__isnull=False,
+        )
+        .select_related("stage__route__document")
+        .order_by("stage__route__document_id", "stage__index", "order")
+    ):
+        if (slot.post_department_id, slot.post_position_id) not in held:
+            document = slot.stage.route.document
+            found.append(
+                BrokenSlot(
+                    document.pk,
+                    document.title,
+                    slot.stage.name,
+                    f"{slot.department_name} {slot.position_name}".strip(),
+                )
+            )
+    return found

@@ -208,13 +208,20 @@ class CheckView(APIView):
 
     @extend_schema(
         parameters=[CheckSerializer],
-        summary="Every department × type × amount band on a date whose route does not resolve",
+        summary="Every department × type × amount band on a date whose route does not resolve, "
+        "and the tasks of running documents whose post is vacant on that date",
     )
     def get(self, request: Request) -> Response:
         form = CheckSerializer(data=request.query_params)
         form.is_valid(raise_exception=True)
         on = form.validated_data.get("date") or timezone.localdate()
-        return Response({"date": on, "results": check_lines(on, form.validated_data["all"])})
+        running = [
+            {"document": b.document_id, "title": b.title, "stage": b.stage, "post": b.post}
+            for b in designer.running_broken(on)
+        ]
+        return Response(
+            {"date": on, "results": check_lines(on, form.validated_data["all"]), "running": running}
+        )
 
 
 # --- The 専決規程 table -------------------------------------------------------------------------

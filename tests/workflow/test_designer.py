@@ -141,6 +141,16 @@ def somu_lines() -> list[dict[str, Any]]:
     return [line for line in results if line["department"]["code"] == "somu-somu"]
 
 
+def test_the_check_names_running_documents_a_reorganisation_leaves_without_anyone(demo_org):
+    document_id = draft(3_200_000)
+    submit(document_id)
+    april = timezone.localdate() + dt.timedelta(days=30)
+    Post.objects.filter(user__username="ito").update(ends_on=april - dt.timedelta(days=1))
+    assert admin().get("/api/v1/routes/check").json()["running"] == []
+    later = admin().get("/api/v1/routes/check", {"date": april.isoformat()}).json()["running"]
+    assert [(r["document"], r["post"]) for r in later] == [(document_id, "財務部 財政課 課長")]
+
+
 def test_the_check_names_a_post_left_vacant(demo_org):
     # The demo staffs 総務課 fully (other sections have no 係長, which the check reports).
     assert somu_lines() == []

@@ -336,7 +336,12 @@ function check() {
           el("td", {}, line.problems.map((p) => p.message).join(" ")),
         ),
       );
+      const running = report.running.map((b) =>
+        el("li", {}, el("a", { href: `/documents/${b.document}/` }, b.title), ` — ${b.stage}: ${b.post}`),
+      );
       out.replaceChildren(
+        el("p", {}, format(t.runningCount, { n: report.running.length, date: report.date })),
+        el("ul", { class: "problems" }, ...running),
         el("p", {}, format(t.checkCount, { n: report.results.length, date: report.date })),
         el(
           "table",
