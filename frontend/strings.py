@@ -265,6 +265,7 @@ def routes() -> dict[str, Any]:
         "stageName": _("Name"),
         "mode": _("Mode"),
         "quorum": _("Quorum"),
+        "quorumPercent": _("The quorum is a percentage (rounded up)"),
         "role": _("Role"),
         "skippable": _("May be skipped"),
         "samePerson": _("May name someone who acts at another stage too"),

@@ -36,6 +36,7 @@ class StageInline(admin.StackedInline):
         "mode",
         "role",
         "quorum",
+        "quorum_percent",
         "skippable",
         "same_person_again",
         "amount_min",

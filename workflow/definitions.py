@@ -65,6 +65,7 @@ class StageDef:
     role: str = StageRole.APPROVE
     rules: tuple[RuleDef, ...] = ()
     quorum: int | None = None
+    quorum_percent: bool = False
     skippable: bool = False
     same_person_again: bool = False
     amount_min: int | None = None
@@ -78,6 +79,7 @@ class StageDef:
             "mode": self.mode,
             "role": self.role,
             "quorum": self.quorum,
+            "quorum_percent": self.quorum_percent,
             "skippable": self.skippable,
             "same_person_again": self.same_person_again,
             "amount_min": self.amount_min,
@@ -170,6 +172,7 @@ def route_from_rows(template: RouteTemplate) -> RouteDef:
                 mode=stage.mode,
                 role=stage.role,
                 quorum=stage.quorum,
+                quorum_percent=stage.quorum_percent,
                 skippable=stage.skippable,
                 same_person_again=stage.same_person_again,
                 amount_min=stage.amount_min,
@@ -302,6 +305,8 @@ def route_from_json(data: Any, *, code: str = "", name: str = "") -> RouteDef:
         quorum = _int(raw.get("quorum"), where, problems, minimum=1)
         if mode == StageMode.QUORUM and quorum is None:
             _say(problems, _("%(where)s: a quorum stage needs its quorum"), where=where)
+        if raw.get("quorum_percent") and quorum is not None and quorum > 100:
+            _say(problems, _("%(where)s: a percentage is at most 100"), where=where)
         amount_min = _int(raw.get("amount_min"), where, problems)
         amount_max = _int(raw.get("amount_max"), where, problems)
         if amount_min is not None and amount_max is not None and amount_max <= amount_min:
@@ -324,6 +329,7 @@ def route_from_json(data: Any, *, code: str = "", name: str = "") -> RouteDef:
                 role=role,
                 rules=tuple(rules),
                 quorum=quorum,
+                quorum_percent=bool(raw.get("quorum_percent")),
                 skippable=bool(raw.get("skippable")),
                 same_person_again=bool(raw.get("same_person_again")),
                 amount_min=amount_min,

@@ -223,6 +223,7 @@ def _write_route(template: RouteTemplate, route: RouteDef, number: int) -> None:
             mode=stage.mode,
             role=stage.role,
             quorum=stage.quorum,
+            quorum_percent=stage.quorum_percent,
             skippable=stage.skippable,
             same_person_again=stage.same_person_again,
             amount_min=stage.amount_min,

@@ -82,6 +82,11 @@ class StageTemplate(models.Model):
         _("role"), max_length=16, choices=StageRole.choices, default=StageRole.APPROVE
     )
     quorum = models.PositiveSmallIntegerField(_("quorum"), null=True, blank=True)
+    quorum_percent = models.BooleanField(
+        _("quorum in percent"),
+        default=False,
+        help_text=_("The quorum is a percentage of the people named (rounded up)."),
+    )
     skippable = models.BooleanField(_("may be skipped"), default=False)
     # Separation of duties: a person holds one blocking slot per route, unless this is set.
     same_person_again = models.BooleanField(
@@ -376,6 +381,7 @@ class RouteStage(models.Model):
     mode = models.CharField(max_length=16, choices=StageMode.choices)
     role = models.CharField(max_length=16, choices=StageRole.choices)
     quorum = models.PositiveSmallIntegerField(null=True, blank=True)
+    quorum_percent = models.BooleanField(default=False)
     skippable = models.BooleanField(default=False)
     status = models.CharField(
         max_length=16, choices=StageStatus.choices, default=StageStatus.PENDING
@@ -400,6 +406,9 @@ class RouteStage(models.Model):
         if self.mode == StageMode.ANY_OF:
             return 1
         if self.mode == StageMode.QUORUM:
+            if self.quorum_percent:
+                # n% of the people named, rounded up: 50% of 3 is 2.
+                return max(1, min(slot_count, -(-(self.quorum or 100) * slot_count // 100)))
             return min(self.quorum or 1, slot_count)
         return slot_count
 

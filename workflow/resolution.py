@@ -78,6 +78,7 @@ class PlannedStage:
     quorum: int | None = None
     skippable: bool = False
     same_person_again: bool = False
+    quorum_percent: bool = False
 
     @property
     def blocking(self) -> bool:
@@ -305,6 +306,7 @@ def resolve(
                 stage.quorum,
                 stage.skippable,
                 stage.same_person_again,
+                stage.quorum_percent,
             )
         )
     if not any(s.mode != StageMode.CIRCULATION for s in stages):

@@ -131,6 +131,7 @@ def _write_route(document: Document, planned: PlannedRoute) -> Route:
             mode=stage.mode,
             role=stage.role,
             quorum=stage.quorum,
+            quorum_percent=stage.quorum_percent,
             skippable=stage.skippable,
         )
         Slot.objects.bulk_create(

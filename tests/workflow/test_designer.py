@@ -203,3 +203,45 @@ def test_the_rules_export_and_import_as_csv(demo_org):
     assert any("Line 2" in p or "2 行" in p or "2行" in p for p in problems), problems
     assert any("3" in p for p in problems)
     assert RulesVersion.objects.filter(published_at__isnull=False).count() == 2
+
+
+def test_a_quorum_in_percent_counts_the_people_named(demo_org):
+    from org.models import User
+    from workflow import services
+    from workflow.models import Slot
+
+    template = RouteTemplate.objects.create(code="quorum-pct", name="過半数")
+    definition = {
+        "stages": [
+            {
+                "name": "審査（50%）",
+                "mode": "quorum",
+                "quorum": 50,
+                "quorum_percent": True,
+                "rules": [
+                    {"kind": "user", "user": "suzuki"},
+                    {"kind": "user", "user": "yamamoto"},
+                    {"kind": "user", "user": "takahashi"},
+                ],
+            },
+            {"name": "課長（決裁）", "role": "decide", "rules": [{"kind": "user", "user": "sato"}]},
+        ]
+    }
+    designer.save_draft(template, definition, User.objects.get(username="admin"))
+    designer.publish_route(template, timezone.localdate(), User.objects.get(username="admin"))
+    template.refresh_from_db()
+    assert template.stages.get(order=1).quorum_percent
+    document_id = draft(500_000)
+
+    def open_for(name: str) -> int:
+        return Slot.objects.get(
+            stage__route__document_id=document_id, assignee__username=name, status="open"
+        ).pk
+
+    services.submit(User.objects.get(username="tanaka"), document_id, template_code="quorum-pct")
+    services.approve(User.objects.get(username="suzuki"), open_for("suzuki"))
+    assert not Slot.objects.filter(
+        stage__route__document_id=document_id, assignee__username="sato", status="open"
+    )  # 1 of 3 is not 50%
+    services.approve(User.objects.get(username="yamamoto"), open_for("yamamoto"))
+    assert open_for("sato")  # 2 of 3: the stage is done

@@ -107,9 +107,12 @@ function stageEditor(stage) {
   for (const option of departments.options) {
     option.selected = (stage.departments || []).includes(option.value);
   }
+  const percent = el("input", { "data-s": "quorum_percent", type: "checkbox", checked: !!stage.quorum_percent });
   const quorumField = field(t.quorum, quorum);
+  const percentField = field(t.quorumPercent, percent);
   const showQuorum = () => {
     quorumField.hidden = mode.value !== "quorum";
+    percentField.hidden = mode.value !== "quorum";
   };
   mode.addEventListener("change", showQuorum);
   const rules = el("ol", { class: "rules" }, ...(stage.rules || []).map(ruleEditor));
@@ -132,6 +135,7 @@ function stageEditor(stage) {
     field(t.stageName, name),
     field(t.mode, mode),
     quorumField,
+    percentField,
     field(t.role, role),
     el("fieldset", {}, el("legend", {}, t.who), rules, addRule),
     el(
@@ -157,6 +161,7 @@ function readStage(card) {
     name: get("name").value.trim(),
     mode: get("mode").value,
     quorum: get("mode").value === "quorum" ? number("quorum") : null,
+    quorum_percent: get("mode").value === "quorum" && get("quorum_percent").checked,
     role: get("role").value,
     skippable: get("skippable").checked,
     same_person_again: get("same_person_again").checked,
