@@ -42,10 +42,20 @@ from tests.security import scenario
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
 METHODS = {"get", "post", "put", "patch", "delete"}
 
-# Operations whose response body the schema does not describe yet: all in workflow/api.py, which
-# its owner is reworking (issue 15). Shrink this list as they are documented; the test fails when
-# an operation is missing from it, and when one listed here is documented.
+# Operations whose response body the schema does not describe yet: all in workflow/ (api.py and
+# designer_api.py), which its owner is reworking (issue 15). Shrink this list as they are
+# documented; the test fails when an operation is missing from it, and when one listed here is
+# documented.
 UNDOCUMENTED_RESPONSES = {
+    "GET /api/v1/routes",
+    "GET /api/v1/routes/check",
+    "GET /api/v1/routes/{code}",
+    "PUT /api/v1/routes/{code}/draft",
+    "POST /api/v1/routes/{code}/publish",
+    "POST /api/v1/routes/simulate",
+    "GET /api/v1/rules",
+    "GET /api/v1/rules.csv",
+    "POST /api/v1/rules/import",
     "GET /api/v1/documents/{document_id}/route",
     "GET /api/v1/documents/{document_id}/route-preview",
     "POST /api/v1/documents/{document_id}/skip-stage",
