@@ -286,6 +286,7 @@ class CsvView(APIView):
         description=_ACCESS,
     )
     def get(self, request: Request, figure: str) -> HttpResponse:
+        scope = scope_of(user_of(request))  # who asks, before what they ask for
         entry = FIGURES.get(figure)
         if entry is None:
             raise ApiError(
@@ -303,6 +304,5 @@ class CsvView(APIView):
             )
         params = request.query_params.copy()
         params.pop("table", None)
-        scope = scope_of(user_of(request))
         data = entry[0](filters.parse(params, scope))
         return csvexport.response(figure, chosen, data)

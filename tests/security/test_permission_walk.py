@@ -72,6 +72,7 @@ class Rule:
 
 
 ANYONE = None  # marks a public endpoint: no sign-in needed
+ANALYSTS = dict.fromkeys(("sato", "takahashi", "ito", "kobayashi", "watanabe", "admin"), 200)
 
 # --- endpoints on one document: {document_id} ----------------------------------------------------
 DOCUMENT_RULES: dict[tuple[str, str], Rule] = {
@@ -151,6 +152,15 @@ OWN_RULES: dict[tuple[str, str], Rule] = {
         multipart=True,
     ),
     ("GET", "/api/v1/tasks"): Rule(readers=200),
+    # Decision analytics: department heads (sato, takahashi, ito, kobayashi and watanabe, each the
+    # highest post of their department), auditors and administrators; the CSV needs its table=.
+    **{
+        ("GET", f"/api/v1/analytics/{figure}"): Rule(allowed=ANALYSTS, refused=frozenset({403}))
+        for figure in ("lead-times", "stages", "overdue", "rate")
+    },
+    ("GET", "/api/v1/analytics/{figure}.csv"): Rule(
+        allowed=dict.fromkeys(ANALYSTS, 400), refused=frozenset({403})
+    ),
     # The whole trail for auditors and administrators; others ask about one document they read.
     ("GET", "/api/v1/audit"): Rule(
         allowed={"watanabe": 200, "admin": 200}, refused=frozenset({400, 403})
@@ -235,6 +245,7 @@ def url_for(path: str, world: World, document: str | None) -> str:
         "{task_id}": s.task,
         "{token_id}": world.admin_token,
         "{page}": 1,
+        "{figure}": "stages",
     }
     for name, value in values.items():
         path = path.replace(name, str(value))
@@ -391,6 +402,8 @@ NOT_PAGES = ("api/", "admin/", "security/webauthn/", "tsa/", "i18n/", "static/",
 PUBLIC_PAGES = {"/login/"}
 # A page that only accepts POST answers a GET with 405.
 POST_ONLY_PAGES = {"/logout/", "/security/devices/remove/"}
+# Pages for some people only; everyone else signed in gets 403.
+RESTRICTED_PAGES = {"/analytics/": set(ANALYSTS)}
 
 
 def page_routes() -> list[str]:
@@ -450,6 +463,9 @@ def test_every_page_as_every_user(world: World) -> None:
                 ):
                     if response.status_code != 404:
                         failures.append(f"{where}: expected 404")
+                elif url in RESTRICTED_PAGES and caller not in RESTRICTED_PAGES[url]:
+                    if response.status_code != 403:
+                        failures.append(f"{where}: expected 403")
                 elif response.status_code not in (200, 302):
                     failures.append(f"{where}: expected the page (or a redirect)")
                 elif response.status_code == 302 and response["Location"].startswith("/login/"):
