@@ -8,9 +8,9 @@ size, and a message that says what to change:
   named), nested deeper than MAX_JSON_DEPTH, with whole numbers outside a signed 64-bit integer
   (every integer column), or with control characters in any string or key;
 - form bodies (URL-encoded, and the multipart forms of pages) with control characters.
-Multipart uploads are streamed and checked by `documents.uploads.StrictMultiPartParser`, which uses
-`check_text` for their text parts, and JSON carried inside a field (the `meta` of a new document)
-goes through `parse_json`.
+Multipart bodies are streamed, and their text parts checked once parsed (`api.parsers`, the
+default, and `documents.uploads.StrictMultiPartParser` for uploads); JSON carried inside a field
+(the `meta` of a new document) goes through `parse_json`.
 
 Checks are iterative, so a value nested 100,000 deep cannot exhaust the interpreter's stack.
 """
@@ -31,8 +31,8 @@ from api.errors import API_PREFIX, InputRefused, error_body, refusal_for, too_bi
 
 MAX_JSON_DEPTH = 32
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
-# C0 control characters and DEL, except tab, line feed and carriage return.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0 control characters, DEL and the C1 controls, except tab, line feed and carriage return.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def check_text(value: str, where: str) -> None:

@@ -26,7 +26,7 @@ from rest_framework.exceptions import ParseError
 from rest_framework.parsers import DataAndFiles, MultiPartParser
 
 from api.errors import ApiError
-from api.inputs import check_text
+from api.parsers import check_form
 from documents.inspection import Limits, clean_filename
 
 
@@ -216,8 +216,5 @@ class StrictMultiPartParser(MultiPartParser):
             data, files = parser.parse()
         except MultiPartParserError as exc:
             raise ParseError(_("The multipart upload could not be read: %s") % exc) from exc
-        for key, values in data.lists():
-            check_text(key, key)
-            for value in values:
-                check_text(value, key)
+        check_form(data)
         return DataAndFiles(data, files)

@@ -181,6 +181,7 @@ def test_fuzz_every_operation(live_server: Any, demo_org: None) -> None:
                 base_url=live_server.url,
                 headers={"Authorization": f"Bearer {tokens[caller]}"},
                 checks=checks,
+                timeout=120,  # correctness, not speed: a busy CI machine is slow
             )
             statuses[response.status_code] += 1
 

@@ -147,3 +147,12 @@ def test_an_ordinary_upload_still_works(tanaka, draft):
     )
     assert response.status_code == 201
     assert [a["filename"] for a in response.json()["attachments"]][-1] == "見積書.pdf"
+
+
+def test_control_characters_in_any_multipart_form_are_400(tanaka):
+    """Every view's multipart parser checks its text parts (api.parsers), not only uploads'."""
+    form = tanaka.post("/api/v1/notifications/read", {"up_to": "1\x00"}, format="multipart")
+    assert form.status_code == 400
+    assert error(form)["field"] == "up_to"
+    c1 = tanaka.post("/api/v1/notifications/read", {"up_to": "1\x85"}, format="multipart")
+    assert c1.status_code == 400
