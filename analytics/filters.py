@@ -18,7 +18,7 @@ from rest_framework import serializers, status
 from analytics.scope import Scope, descendants
 from api.errors import ApiError
 from documents.models import DocumentType
-from org.models import Department
+from org.models import Department, User
 
 # The longest period one request may ask for: ten fiscal years are what offices compare.
 MAX_DAYS = 3660
@@ -44,6 +44,7 @@ class Filters:
     departments: frozenset[int] | None  # None: every department
     department: Department | None
     doc_type: DocumentType | None
+    reader: User | None = None  # whose titles the lists show (analytics.scope.titles)
 
     def on(self, date_field: str) -> Q:
         """The condition on a fact table whose date is `date_field`."""
@@ -96,4 +97,4 @@ def parse(params: Any, scope: Scope) -> Filters:
                 status.HTTP_403_FORBIDDEN,
             )
         departments = frozenset(descendants([department.pk]))
-    return Filters(date_from, date_to, departments, department, doc_type)
+    return Filters(date_from, date_to, departments, department, doc_type, scope.user)

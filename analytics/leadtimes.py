@@ -9,12 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.urls import reverse
-from django.utils.translation import gettext as _
 
 from analytics.filters import Filters
 from analytics.models import DocumentFact
 from analytics.percentiles import grouped
-from analytics.scope import department_names
+from analytics.scope import department_names, titles
 from documents.models import DocumentType
 
 SLOWEST = 20
@@ -87,7 +86,7 @@ def lead_times(filters: Filters) -> dict[str, Any]:
             ),
             key=lambda r: -(r["median_hours"] or 0),
         ),
-        "slowest": slowest(decided),
+        "slowest": slowest(decided, filters),
     }
 
 
@@ -95,11 +94,14 @@ def _empty() -> dict[str, Any]:
     return {"n": 0, "lead_p50": None, "lead_p90": None, "days_p50": None, "days_p90": None}
 
 
-def slowest(decided: Any) -> list[dict[str, Any]]:
+def slowest(decided: Any, filters: Filters) -> list[dict[str, Any]]:
     names = department_names()
-    rows = decided.order_by("-lead_minutes", "document_id").select_related(
-        "document", "department__parent", "doc_type"
-    )[:SLOWEST]
+    rows = list(
+        decided.order_by("-lead_minutes", "document_id").select_related("document", "doc_type")[
+            :SLOWEST
+        ]
+    )
+    shown = titles(filters.reader, {f.document_id: f.document.title for f in rows})
     result = []
     for fact in rows:
         document = fact.document
@@ -107,8 +109,7 @@ def slowest(decided: Any) -> list[dict[str, Any]]:
             {
                 "document": document.pk,
                 "number": document.number or "",
-                # A secret document is named by its number only, as search names it.
-                "title": _("(secret)") if fact.secret else document.title,
+                "title": shown[document.pk],
                 "department": names.get(fact.department_id, ""),
                 "doc_type": fact.doc_type.name,
                 "submitted_at": fact.submitted_at,

@@ -17,13 +17,12 @@ from django.db.models import Count, Max, Min, Q
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from analytics import officehours
 from analytics.filters import Filters
 from analytics.leadtimes import hours
-from analytics.scope import department_names
-from documents.models import Document, Secrecy, Status
+from analytics.scope import department_names, titles
+from documents.models import Document, Status
 from org.models import User
 from workflow.models import BLOCKING_KINDS, Slot, SlotStatus
 
@@ -81,13 +80,26 @@ def overdue(filters: Filters, now: datetime | None = None) -> dict[str, Any]:
             overdue=Count("pk"), escalated=escalated
         )
     ]
+    listed = list(
+        late.order_by("clock", "pk").values(
+            "pk",
+            "clock",
+            "assignee_id",
+            "stage__name",
+            "stage__route__document_id",
+            "stage__route__document__title",
+            "stage__route__document__department_id",
+        )[:LISTED]
+    )
+    shown = titles(
+        filters.reader,
+        {t["stage__route__document_id"]: t["stage__route__document__title"] for t in listed},
+    )
     tasks = [
         {
             "task": t["pk"],
             "document": t["stage__route__document_id"],
-            "title": _("(secret)")
-            if t["stage__route__document__secrecy"] != Secrecy.NORMAL
-            else t["stage__route__document__title"],
+            "title": shown[t["stage__route__document_id"]],
             "department": names.get(t["stage__route__document__department_id"], ""),
             "stage": t["stage__name"],
             "assignee": users[t["assignee_id"]].username,
@@ -98,16 +110,7 @@ def overdue(filters: Filters, now: datetime | None = None) -> dict[str, Any]:
             "level": "escalation" if t["clock"] <= escalate_before else "reminder",
             "url": reverse("frontend:document", args=[t["stage__route__document_id"]]),
         }
-        for t in late.order_by("clock", "pk").values(
-            "pk",
-            "clock",
-            "assignee_id",
-            "stage__name",
-            "stage__route__document_id",
-            "stage__route__document__title",
-            "stage__route__document__secrecy",
-            "stage__route__document__department_id",
-        )[:LISTED]
+        for t in listed
     ]
     return {
         "now": now,

@@ -7,8 +7,10 @@
   head's to read.
 - Everyone else is refused (403 with what to do).
 
-Figures are aggregates, but the slowest documents are listed by number and title: a secret
-document's title is left out there (analytics.leadtimes), as search leaves it out.
+Figures are aggregates, but the slowest and the overdue documents are listed by number and title:
+a title is shown only to those who may read the document (`titles`), so a head of a 部 reading
+the figures of a 課 below sees what the access rules let them read, and an auditor the decided
+records only.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from django.utils.translation import gettext as _
 from rest_framework import status
 
 from api.errors import ApiError
+from documents.access import visibility
+from documents.models import Document
 from org import roles
 from org.models import Department, User
 from org.services import current_posts
@@ -31,6 +35,7 @@ from org.services import current_posts
 class Scope:
     everything: bool
     departments: frozenset[int]  # what a head may see (empty when everything)
+    user: User | None = None
 
     def allows(self, department_id: int) -> bool:
         return self.everything or department_id in self.departments
@@ -74,11 +79,11 @@ def scope_of(user: User) -> Scope:
         user.is_superuser
         or user.groups.filter(name__in=[roles.ADMINISTRATOR, roles.AUDITOR]).exists()
     ):
-        return Scope(everything=True, departments=frozenset())
+        return Scope(everything=True, departments=frozenset(), user=user)
     headed = headed_by(user)
     if not headed:
         raise _refused()
-    return Scope(everything=False, departments=frozenset(descendants(headed)))
+    return Scope(everything=False, departments=frozenset(descendants(headed)), user=user)
 
 
 def _refused() -> ApiError:
@@ -90,6 +95,22 @@ def _refused() -> ApiError:
         ),
         status.HTTP_403_FORBIDDEN,
     )
+
+
+def titles(user: User | None, documents: dict[int, str]) -> dict[int, str]:
+    """The titles of the listed documents (id → title) as this reader may see them: a document
+    they may not read (documents.access, the one rule) is named by its number only."""
+    readable = (
+        set(
+            Document.objects.filter(visibility(user), pk__in=list(documents)).values_list(
+                "pk", flat=True
+            )
+        )
+        if user is not None
+        else set()
+    )
+    hidden = _("(not shown: you may not read this document)")
+    return {pk: title if pk in readable else hidden for pk, title in documents.items()}
 
 
 def department_names() -> dict[int, str]:

@@ -275,8 +275,18 @@ def test_the_rate_counts_the_paper_ledger(demo_run):
 def test_a_department_head_sees_only_their_department(demo_run):
     # sato heads 総務課: all three decisions are theirs.
     assert get("sato", f"/api/v1/analytics/lead-times?{PERIOD}")["overall"]["count"] == 3
-    # takahashi heads 総務部, above 総務課.
-    assert get("takahashi", f"/api/v1/analytics/lead-times?{PERIOD}")["overall"]["count"] == 3
+    # takahashi heads 総務部, above 総務課: all its figures, but a title only where the access
+    # rules let him read the document (he was on the route of the reworked one only).
+    lead = get("takahashi", f"/api/v1/analytics/lead-times?{PERIOD}")
+    assert lead["overall"]["count"] == 3
+    titles = {row["document"]: row["title"] for row in lead["slowest"]}
+    assert titles[demo_run["reworked"]].endswith("公用車の購入について")
+    assert "庁舎清掃" not in titles[demo_run["plain"]]
+    assert all(row["number"] for row in lead["slowest"])
+    # An auditor reads decided records, not those in review: the overdue task is listed untitled.
+    task = get("watanabe", "/api/v1/analytics/overdue")["tasks"][0]
+    assert task["document"] == demo_run["waiting"] and "会議室" not in task["title"]
+    assert "会議室" in get("admin", "/api/v1/analytics/overdue")["tasks"][0]["title"]
     # ito heads 財政課: nothing of 総務課, even the tasks ito took part in.
     ito = get("ito", f"/api/v1/analytics/lead-times?{PERIOD}")
     assert ito["overall"]["count"] == 0 and ito["slowest"] == []
