@@ -7,6 +7,8 @@
 - GET /api/v1/analytics/overdue      open tasks past their reminder or escalation time
 - GET /api/v1/analytics/rate         the electronic decision rate with the paper-decision ledger
 - GET /api/v1/analytics/<figure>.csv?table=<name>   any table of those as CSV (UTF-8 with BOM)
+- GET, POST /api/v1/analytics/paper-decisions   the paper-decision ledger (紙決裁台帳) of the
+                                      departments the caller's figures cover
 
 Filters: date_from, date_to (the period, default the last twelve months), department (with the
 departments below it) and doc_type (a type code). Times are office hours unless named days.
@@ -26,7 +28,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from analytics import csvexport, filters, leadtimes, overdue, rate, stages
+from analytics import csvexport, filters, leadtimes, ledger, overdue, rate, stages
+from analytics.models import PaperKind
 from analytics.scope import scope_of
 from analytics.tables import FIGURES, table
 from api.errors import ApiError
@@ -306,3 +309,49 @@ class CsvView(APIView):
         params.pop("table", None)
         data = entry[0](filters.parse(params, scope))
         return csvexport.response(figure, chosen, data)
+
+
+class PaperDecisionSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    kind = serializers.ChoiceField(choices=PaperKind.choices, default=PaperKind.PAPER)
+    decided_on = serializers.DateField()
+    department = serializers.IntegerField(min_value=1)
+    doc_type = serializers.SlugField(help_text="A document type code.")
+    title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    reason = serializers.CharField(max_length=300)
+    document = serializers.IntegerField(
+        min_value=1,
+        required=False,
+        allow_null=True,
+        help_text="For kind paper_attachment: the document decided here.",
+    )
+    registered_by = serializers.CharField(read_only=True)
+    registered_at = serializers.DateTimeField(read_only=True)
+
+
+class PaperDecisionListView(APIView):
+    @extend_schema(
+        parameters=[filters.FilterSerializer],
+        responses=PaperDecisionSerializer(many=True),
+        summary="The paper-decision ledger (紙決裁台帳) of the period",
+        description=_ACCESS,
+    )
+    def get(self, request: Request) -> Response:
+        scope = scope_of(user_of(request))
+        chosen = filters.parse(request.query_params, scope)
+        return Response([ledger.as_json(line) for line in ledger.lines(chosen)[:1000]])
+
+    @extend_schema(
+        request=PaperDecisionSerializer,
+        responses={201: PaperDecisionSerializer},
+        summary="Register a decision made on paper, or one whose papers went round on paper",
+        description="Department heads for their departments and those below; administrators.",
+    )
+    def post(self, request: Request) -> Response:
+        user = user_of(request)
+        scope = scope_of(user)
+        ledger.may_register(scope)  # who, before what
+        form = PaperDecisionSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        line = ledger.register(user, scope, dict(form.validated_data))
+        return Response(ledger.as_json(line), status=status.HTTP_201_CREATED)

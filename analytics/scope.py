@@ -36,6 +36,7 @@ class Scope:
     everything: bool
     departments: frozenset[int]  # what a head may see (empty when everything)
     user: User | None = None
+    reads_only: bool = False  # auditors read everything and register nothing
 
     def allows(self, department_id: int) -> bool:
         return self.everything or department_id in self.departments
@@ -75,11 +76,11 @@ def headed_by(user: User) -> set[int]:
 def scope_of(user: User) -> Scope:
     if not user.is_active:
         raise _refused()
-    if (
-        user.is_superuser
-        or user.groups.filter(name__in=[roles.ADMINISTRATOR, roles.AUDITOR]).exists()
-    ):
+    groups = set(user.groups.values_list("name", flat=True))
+    if user.is_superuser or roles.ADMINISTRATOR in groups:
         return Scope(everything=True, departments=frozenset(), user=user)
+    if roles.AUDITOR in groups:
+        return Scope(everything=True, departments=frozenset(), user=user, reads_only=True)
     headed = headed_by(user)
     if not headed:
         raise _refused()

@@ -10,5 +10,10 @@ urlpatterns = [
     path("api/v1/analytics/stages", api.StagesView.as_view(), name="stages"),
     path("api/v1/analytics/overdue", api.OverdueView.as_view(), name="overdue"),
     path("api/v1/analytics/rate", api.RateView.as_view(), name="rate"),
+    path(
+        "api/v1/analytics/paper-decisions",
+        api.PaperDecisionListView.as_view(),
+        name="paper-decisions",
+    ),
     path("api/v1/analytics/<str:figure>.csv", api.CsvView.as_view(), name="csv"),
 ]

@@ -366,3 +366,38 @@ def test_the_schema_lists_the_endpoints(demo_org):
     paths = json.loads(schema.content)["paths"]
     for path in ("lead-times", "stages", "overdue", "rate", "{figure}.csv"):
         assert f"/api/v1/analytics/{path}" in paths
+
+
+def test_a_department_registers_its_paper_decisions(demo_run):
+    zaisei = Department.objects.get(code="zaimu-zaisei").pk
+    line = {
+        "decided_on": "2026-11-12",
+        "department": zaisei,
+        "doc_type": "contract",
+        "title": "=1+1 紙の契約",
+        "reason": "相手方が紙を求めた",
+    }
+    created = client("ito").post("/api/v1/analytics/paper-decisions", line, format="json")
+    assert created.status_code == 201, created.content
+    assert created.json()["registered_by"] == "ito"
+    # Another department's head, an auditor and a drafter may not write in 財政課's ledger.
+    somu = Department.objects.get(code="somu-somu").pk
+    for name, status in (("sato", 403), ("watanabe", 403), ("tanaka", 403)):
+        response = client(name).post("/api/v1/analytics/paper-decisions", line, format="json")
+        assert response.status_code == status, (name, response.content)
+    # A paper attachment names a document decided here, in the caller's departments.
+    attached = {**line, "department": somu, "kind": "paper_attachment"}
+    response = client("sato").post("/api/v1/analytics/paper-decisions", attached, format="json")
+    assert response.status_code == 400
+    attached["document"] = demo_run["waiting"]
+    response = client("sato").post("/api/v1/analytics/paper-decisions", attached, format="json")
+    assert response.status_code == 400 and "決裁" in response.json()["error"]["message"]
+    attached["document"] = demo_run["plain"]
+    response = client("sato").post("/api/v1/analytics/paper-decisions", attached, format="json")
+    assert response.status_code == 201, response.content
+    # What each sees of it, and the rate it makes.
+    own = client("ito").get(f"/api/v1/analytics/paper-decisions?{PERIOD}").json()
+    assert [r["department"] for r in own] == [zaisei]
+    listed = client("watanabe").get(f"/api/v1/analytics/paper-decisions?{PERIOD}")
+    assert listed.status_code == 200 and len(listed.json()) == 2
+    assert get("admin", f"/api/v1/analytics/rate?{PERIOD}")["overall"]["paper"] == 1

@@ -210,6 +210,13 @@ OWN_RULES: dict[tuple[str, str], Rule] = {
         ("GET", f"/api/v1/analytics/{figure}"): Rule(allowed=ANALYSTS, refused=frozenset({403}))
         for figure in ("lead-times", "stages", "overdue", "rate")
     },
+    ("GET", "/api/v1/analytics/paper-decisions"): Rule(allowed=ANALYSTS, refused=frozenset({403})),
+    # The ledger: an empty line is refused (400) for whoever may write, 403 for the others.
+    ("POST", "/api/v1/analytics/paper-decisions"): Rule(
+        allowed=dict.fromkeys(set(ANALYSTS) - {"watanabe"}, 400),
+        refused=frozenset({403}),
+        body=dict,
+    ),
     ("GET", "/api/v1/analytics/{figure}.csv"): Rule(
         allowed=dict.fromkeys(ANALYSTS, 400), refused=frozenset({403})
     ),
