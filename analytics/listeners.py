@@ -1,14 +1,20 @@
-"""After an action commits (`workflow.hooks`): refresh the figures of the documents it touched."""
+"""After an action commits (`workflow.hooks`): refresh the figures of the documents it touched.
+
+The refresh is a background job (jobs.queue: a Celery worker, or in process without a broker),
+not part of the approver's request: one INSERT of the job row here, the reading and writing of the
+facts there, retried with backoff if it fails. `rebuild_analytics` heals anything a lost job left.
+"""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
+from typing import Any
 
 from analytics import facts
+from jobs import queue
 from workflow.events import CommentAdded, WorkflowEvent
 
-logger = logging.getLogger(__name__)
+JOB = "analytics.refresh"
 
 
 def on_workflow_events(events: Sequence[WorkflowEvent]) -> None:
@@ -16,4 +22,9 @@ def on_workflow_events(events: Sequence[WorkflowEvent]) -> None:
     # route decided, sent back, rejected or withdrawn) may.
     ids = sorted({e.document_id for e in events if not isinstance(e, CommentAdded)})
     if ids:
-        facts.refresh(ids)
+        queue.enqueue(JOB, {"documents": ids})
+
+
+@queue.handler(JOB)
+def refresh(payload: dict[str, Any]) -> None:
+    facts.refresh([int(pk) for pk in payload.get("documents", [])])
