@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# bench/http.py and bench/storage.py would shadow the standard library and our storage package
+# bench/storage.py would shadow our storage package (bench/ is first on the path of a script)
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 

@@ -9,9 +9,9 @@
 
 Django runs synchronous views on one thread per process under ASGI, so a process answers one
 request at a time: processes are what uses the machine. The choice of server was measured with
-bench/http.py (figures in docs/deployment.md). The other servers stay selectable by WEB_SERVER for
-comparison: `daphne` (one process each, sharing a socket this command binds) and `uvicorn`
-(Uvicorn workers under Gunicorn, when both are installed).
+bench/http_serving.py (figures in docs/deployment.md). The other servers stay selectable by
+WEB_SERVER for comparison: `daphne` (one process each, sharing a socket this command binds) and
+`uvicorn` (Uvicorn workers under Gunicorn, when both are installed).
 """
 
 from __future__ import annotations

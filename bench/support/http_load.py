@@ -1,4 +1,4 @@
-"""bench/http.py's load: keep-alive HTTP/1.1 clients as plain asyncio streams.
+"""bench/http_serving.py's load: keep-alive HTTP/1.1 clients as plain asyncio streams.
 
 The clients share the two cores with the server, so they must cost little: no HTTP library, one
 connection each, a request written as bytes and a response read by its Content-Length (or chunks).

@@ -21,7 +21,7 @@ Database: BENCH_HTTP_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/ek
 recreated); Redis: REDIS_URL (default redis://127.0.0.1:6379/0). Each client has a token of its
 own and API_TOKEN_RATE is lifted for the run (50 clients are far busier than 50 people).
 
-    .venv/bin/python bench/http.py [--servers granian,uvicorn,daphne] [--workers N]
+    .venv/bin/python bench/http_serving.py [--servers granian,uvicorn,daphne] [--workers N]
         [--clients 50] [--seconds 30] [--before /path/to/old/checkout]
 """
 
