@@ -16,6 +16,7 @@ from datetime import date
 from django.utils.translation import gettext as _
 
 from documents.models import Document
+from workflow.definitions import SelectionDef
 from workflow.models import RouteTemplate
 from workflow.resolution import PlannedRoute, RouteError, deciding_post, resolve, select_rule
 from workflow.versions import route_on
@@ -52,14 +53,19 @@ class Authority:
 
 
 def check(
-    document: Document, chosen: RouteTemplate, planned: PlannedRoute, on: date | None = None
+    document: Document,
+    chosen: RouteTemplate,
+    planned: PlannedRoute,
+    on: date | None = None,
+    rule: SelectionDef | None = None,
 ) -> Authority:
     """May the drafter use `chosen` (resolved as `planned`) for this document, under the rules
     valid on `on` (today)? The Authority to record if so; a 422 naming the rule's decider and the
-    route if not."""
-    rule = select_rule(document, on)
+    route if not. `rule`: the rule the caller already selected, so it is not read again."""
+    rule = rule or select_rule(document, on)
     template = rule.template
-    rank, decider = deciding_post(route_on(template, on), document)
+    own = planned.definition if chosen.pk == template.pk else None
+    rank, decider = deciding_post(own or route_on(template, on), document)
     authority = Authority(rule.name, template, decider)
     if chosen.pk == template.pk:
         return authority

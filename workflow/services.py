@@ -45,7 +45,7 @@ from workflow.progression import RouteRows, history
 from workflow.resolution import (
     PlannedRoute,
     resolve,
-    select_template,
+    select_rule,
     separate_duties,
     with_additions,
 )
@@ -91,13 +91,15 @@ def plan(
             raise WorkflowError(
                 "invalid", _("No active route named %(code)s.") % {"code": template_code}
             ) from None
+        rule = None
     else:
-        template = select_template(document)
+        rule = select_rule(document)
+        template = rule.template
     planned = resolve(template, document, separate=False)
     planned = with_additions(planned, list(approvers), list(readers))
     planned = separate_duties(planned, document.drafter)
     # The rules decide who decides: another route only if it ranks as high (workflow.authority).
-    return replace(planned, authority=authority.check(document, template, planned))
+    return replace(planned, authority=authority.check(document, template, planned, rule=rule))
 
 
 def _write_route(document: Document, planned: PlannedRoute) -> Route:
