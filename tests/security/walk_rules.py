@@ -1,0 +1,264 @@
+"""What the permission walk (`test_permission_walk.py`) expects of every endpoint and page.
+
+Written out endpoint by endpoint, apart from the walk itself, so that a new endpoint adds its row
+here. The rules behind the rows are in the walk's docstring; the documents named are
+`scenario`'s.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from tests.security import scenario
+from tests.security.scenario import READERS, USERS
+
+ANONYMOUS = "anonymous"
+CALLERS = [ANONYMOUS, *USERS]
+MISSING_ID = 987_654  # no document, attachment, task or annotation has this id
+DOCUMENTS = [*READERS, "missing"]
+METHODS = {"get", "post", "put", "patch", "delete"}
+
+
+def pdf_upload() -> SimpleUploadedFile:
+    return SimpleUploadedFile(
+        "追加.pdf", scenario.pdf_bytes("added"), content_type="application/pdf"
+    )
+
+
+def note() -> dict[str, Any]:
+    return {"page": 1, "kind": "note", "rects": [[72, 72, 144, 96]], "text": "walk"}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What one endpoint answers to the people allowed to call it.
+
+    `readers`: the status every reader of the document (or every signed-in user, for endpoints
+    without a document) gets. Otherwise `allowed` names who acts, as (user, document) pairs or
+    users, with their status, and every other reader gets a status in `refused`.
+    """
+
+    readers: int | None = None
+    allowed: dict[Any, int] = field(default_factory=dict)
+    refused: frozenset[int] = frozenset({403, 409})
+    body: Callable[[], Any] | None = None
+    multipart: bool = False
+
+
+ANYONE = None  # marks a public endpoint: no sign-in needed
+ANALYSTS = dict.fromkeys(("sato", "takahashi", "ito", "kobayashi", "watanabe", "admin"), 200)
+
+# --- endpoints on one document: {document_id} ----------------------------------------------------
+DOCUMENT_RULES: dict[tuple[str, str], Rule] = {
+    ("GET", "/api/v1/documents/{document_id}"): Rule(readers=200),
+    ("PATCH", "/api/v1/documents/{document_id}"): Rule(
+        allowed={("tanaka", "draft"): 200}, body=lambda: {"title": "書き換え"}
+    ),
+    ("GET", "/api/v1/documents/{document_id}/annotations"): Rule(readers=200),
+    ("POST", "/api/v1/documents/{document_id}/annotations"): Rule(
+        allowed={("suzuki", "secret"): 201}, body=note
+    ),
+    # suzuki's mark on the secret document: on any other document it is not found.
+    ("DELETE", "/api/v1/documents/{document_id}/annotations/{annotation_id}"): Rule(
+        allowed={("suzuki", "secret"): 204}, refused=frozenset({403, 404})
+    ),
+    ("POST", "/api/v1/documents/{document_id}/attachments"): Rule(
+        allowed={("tanaka", "draft"): 201},
+        body=lambda: {"attachments": [pdf_upload()]},
+        multipart=True,
+    ),
+    ("GET", "/api/v1/documents/{document_id}/attachments.zip"): Rule(readers=200),
+    ("GET", "/api/v1/documents/{document_id}/attachments/{attachment_id}"): Rule(readers=200),
+    ("DELETE", "/api/v1/documents/{document_id}/attachments/{attachment_id}"): Rule(
+        allowed={("tanaka", "draft"): 204}
+    ),
+    ("GET", "/api/v1/documents/{document_id}/attachments/{attachment_id}/pages/{page}"): Rule(
+        readers=200
+    ),
+    ("GET", "/api/v1/documents/{document_id}/record.pdf"): Rule(readers=200),
+    ("GET", "/api/v1/documents/{document_id}/record/pages/{page}"): Rule(readers=200),
+    ("GET", "/api/v1/documents/{document_id}/route"): Rule(readers=200),
+    ("GET", "/api/v1/documents/{document_id}/route-preview"): Rule(readers=200),
+    # Only administrators skip stages, only skippable ones (none in the demo routes), and only
+    # on a running route (404 without one).
+    ("POST", "/api/v1/documents/{document_id}/skip-stage"): Rule(
+        body=lambda: {"stage": 0, "reason": "walk"}, refused=frozenset({400, 403, 404, 409})
+    ),
+    ("POST", "/api/v1/documents/{document_id}/submit"): Rule(
+        allowed={("tanaka", "draft"): 200}, body=dict
+    ),
+    ("GET", "/api/v1/documents/{document_id}/verification"): Rule(readers=200),
+    # Record, originals, audit trail, report and certificates for auditors: readers only.
+    ("GET", "/api/v1/documents/{document_id}/evidence.zip"): Rule(readers=200),
+    ("POST", "/api/v1/documents/{document_id}/withdraw"): Rule(
+        allowed={("tanaka", "secret"): 200}, body=lambda: {"reason": "walk"}
+    ),
+}
+
+# --- endpoints on suzuki's open task {task_id} --------------------------------------------------
+# Anyone else's attempt is refused; whether as 403 or 404, it changes nothing.
+TASK_RULES: dict[tuple[str, str], Rule] = {
+    ("POST", "/api/v1/tasks/{task_id}/approve"): Rule(
+        allowed={"suzuki": 200}, refused=frozenset({403, 404}), body=dict
+    ),
+    ("POST", "/api/v1/tasks/{task_id}/reject"): Rule(
+        allowed={"suzuki": 200}, refused=frozenset({403, 404}), body=lambda: {"reason": "walk"}
+    ),
+    ("POST", "/api/v1/tasks/{task_id}/send-back"): Rule(
+        allowed={"suzuki": 200}, refused=frozenset({403, 404}), body=lambda: {"reason": "walk"}
+    ),
+    # 質疑: the approver asks the drafter; the task is not a question for anyone to answer.
+    ("POST", "/api/v1/tasks/{task_id}/ask"): Rule(
+        allowed={"suzuki": 201},
+        refused=frozenset({403, 404}),
+        body=lambda: {"to": "tanaka", "text": "walk"},
+    ),
+    ("POST", "/api/v1/tasks/{task_id}/answer"): Rule(
+        allowed={"suzuki": 409}, refused=frozenset({403, 404}), body=lambda: {"text": "walk"}
+    ),
+    # An administrator or the assignee's superior (sato) reassigns, to someone entitled.
+    ("POST", "/api/v1/tasks/{task_id}/reassign"): Rule(
+        allowed={"admin": 200, "sato": 200},
+        refused=frozenset({403, 404}),
+        body=lambda: {"to": "yamamoto", "reason": "walk"},
+    ),
+}
+
+# --- the route designer: administrators only -----------------------------------------------------
+ADMINISTRATOR_ONLY = frozenset({403})
+DESIGNER_RULES: dict[tuple[str, str], Rule] = {
+    ("GET", "/api/v1/routes"): Rule(allowed={"admin": 200}, refused=ADMINISTRATOR_ONLY),
+    ("GET", "/api/v1/routes/check"): Rule(allowed={"admin": 200}, refused=ADMINISTRATOR_ONLY),
+    ("GET", "/api/v1/routes/{code}"): Rule(allowed={"admin": 200}, refused=ADMINISTRATOR_ONLY),
+    ("PUT", "/api/v1/routes/{code}/draft"): Rule(
+        allowed={"admin": 200},
+        refused=ADMINISTRATOR_ONLY,
+        body=lambda: {
+            "definition": {
+                "stages": [{"name": "walk", "rules": [{"kind": "user", "user": "sato"}]}]
+            }
+        },
+    ),
+    ("DELETE", "/api/v1/routes/{code}/draft"): Rule(
+        allowed={"admin": 204}, refused=ADMINISTRATOR_ONLY
+    ),
+    # No draft to publish in the demo: 422.
+    ("POST", "/api/v1/routes/{code}/publish"): Rule(
+        allowed={"admin": 422},
+        refused=ADMINISTRATOR_ONLY,
+        body=lambda: {"valid_from": "2099-04-01"},
+    ),
+    ("POST", "/api/v1/routes/simulate"): Rule(
+        allowed={"admin": 200},
+        refused=ADMINISTRATOR_ONLY,
+        body=lambda: {"doc_type": "contract", "amount": 500_000, "department": "somu-somu"},
+    ),
+    ("GET", "/api/v1/rules"): Rule(allowed={"admin": 200}, refused=ADMINISTRATOR_ONLY),
+    ("GET", "/api/v1/rules.csv"): Rule(allowed={"admin": 200}, refused=ADMINISTRATOR_ONLY),
+    # Without a file: 400 for the administrator.
+    ("POST", "/api/v1/rules/import"): Rule(
+        allowed={"admin": 400}, refused=ADMINISTRATOR_ONLY, body=dict, multipart=True
+    ),
+}
+
+# --- endpoints of the caller's own things ---------------------------------------------------------
+OWN_RULES: dict[tuple[str, str], Rule] = {
+    ("GET", "/api/v1/me"): Rule(readers=200),
+    # The staff directory for the drafting page's pickers: anyone signed in.
+    ("GET", "/api/v1/people"): Rule(readers=200),
+    ("GET", "/api/v1/documents"): Rule(readers=200),
+    # The search as CSV: checked for content in test_lists_and_search_show_only_what_…
+    ("GET", "/api/v1/documents/export.csv"): Rule(readers=200),
+    ("POST", "/api/v1/documents"): Rule(
+        readers=201,
+        body=lambda: {
+            "meta": json.dumps({**scenario.META, "title": "新しい起案"}),
+            "attachments": [pdf_upload()],
+        },
+        multipart=True,
+    ),
+    ("GET", "/api/v1/tasks"): Rule(readers=200),
+    # Decision analytics: department heads (sato, takahashi, ito, kobayashi and watanabe, each the
+    # highest post of their department), auditors and administrators; the CSV needs its table=.
+    **{
+        ("GET", f"/api/v1/analytics/{figure}"): Rule(allowed=ANALYSTS, refused=frozenset({403}))
+        for figure in ("lead-times", "stages", "overdue", "rate")
+    },
+    ("GET", "/api/v1/analytics/paper-decisions"): Rule(allowed=ANALYSTS, refused=frozenset({403})),
+    # The ledger: an empty line is refused (400) for whoever may write, 403 for the others.
+    ("POST", "/api/v1/analytics/paper-decisions"): Rule(
+        allowed=dict.fromkeys(set(ANALYSTS) - {"watanabe"}, 400),
+        refused=frozenset({403}),
+        body=dict,
+    ),
+    ("GET", "/api/v1/analytics/{figure}.csv"): Rule(
+        allowed=dict.fromkeys(ANALYSTS, 400), refused=frozenset({403})
+    ),
+    # The whole trail for auditors and administrators; others ask about one document they read.
+    ("GET", "/api/v1/audit"): Rule(
+        allowed={"watanabe": 200, "admin": 200}, refused=frozenset({400, 403})
+    ),
+    ("GET", "/api/v1/retention/expired"): Rule(
+        allowed={"watanabe": 200, "admin": 200}, refused=frozenset({403})
+    ),
+    ("GET", "/api/v1/retention/disposals"): Rule(
+        allowed={"watanabe": 200, "admin": 200}, refused=frozenset({403})
+    ),
+    ("POST", "/api/v1/retention/disposals"): Rule(
+        allowed={"admin": 400}, refused=frozenset({403}), body=dict
+    ),
+    ("GET", "/api/v1/retention/tombstones"): Rule(
+        allowed={"watanabe": 200, "admin": 200}, refused=frozenset({403})
+    ),
+    # Judged per task in the body: see test_bulk_approval_acts_only_on_the_callers_tasks.
+    ("POST", "/api/v1/tasks/bulk-approve"): Rule(readers=200, body=lambda: {"task_ids": [0]}),
+    ("GET", "/api/v1/notifications"): Rule(readers=200),
+    ("POST", "/api/v1/notifications/read"): Rule(readers=200, body=lambda: {"up_to": MISSING_ID}),
+    ("GET", "/api/v1/tokens"): Rule(readers=200),
+    # A token cannot mint tokens (a leaked one must not outlive its revocation).
+    ("POST", "/api/v1/tokens"): Rule(readers=403, body=lambda: {"name": "walk"}),
+    # admin's token: only admin may revoke it; for everyone else it does not exist.
+    ("DELETE", "/api/v1/tokens/{token_id}"): Rule(allowed={"admin": 204}, refused=frozenset({404})),
+    # Renewing the second factor: the demo users have none to confirm (409 no_second_factor),
+    # and a security-key answer without a challenge is refused (409 no_challenge).
+    ("POST", "/api/v1/step-up"): Rule(readers=409, body=lambda: {"code": "123456"}),
+    ("GET", "/api/v1/step-up/security-key"): Rule(readers=409),
+    ("POST", "/api/v1/step-up/security-key"): Rule(readers=409, body=lambda: {"id": "x"}),
+    ("POST", "/api/v1/verify"): Rule(
+        readers=200,
+        body=lambda: {"file": SimpleUploadedFile("x.pdf", scenario.pdf_bytes("verify me"))},
+        multipart=True,
+    ),
+}
+
+# --- public endpoints -----------------------------------------------------------------------------
+PUBLIC_RULES: dict[tuple[str, str], int] = {
+    ("GET", "/api/v1/trust/root.pem"): 200,  # the CA certificate that verifies our signatures
+    ("GET", "/api/v1/trust/crl.crl"): 200,  # its CRL, the distribution point of our certificates
+}
+
+
+# Every table of endpoints without a {document_id}, in the order the walk looks them up: a new
+# table (a new app's endpoints) is added here.
+NON_DOCUMENT_RULES: list[dict[tuple[str, str], Rule]] = [TASK_RULES, OWN_RULES, DESIGNER_RULES]
+
+
+# --- pages ----------------------------------------------------------------------------------------
+# Paths that are not pages of ours: the API (walked above), the admin (tests/test_admin.py),
+# the security-key ceremony endpoints (POST, JSON), the RFC 3161 time-stamp service (POST,
+# binary, public by design), static files and the language switch.
+NOT_PAGES = ("api/", "admin/", "security/webauthn/", "tsa/", "i18n/", "static/", "healthz")
+PUBLIC_PAGES = {"/login/"}
+# A page that only accepts POST answers a GET with 405.
+POST_ONLY_PAGES = {"/logout/", "/security/devices/remove/"}
+# Pages for some people only; everyone else signed in gets 403.
+RESTRICTED_PAGES = {
+    "/analytics/": set(ANALYSTS),
+    "/routes/": {"admin"},
+    "/routes/kacho-senketsu/": {"admin"},
+}
