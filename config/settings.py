@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "jobs",
     "frontend",
     "analytics",
+    "meetings",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
