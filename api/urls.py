@@ -21,4 +21,5 @@ urlpatterns = [
     path("", include("signing.urls")),
     path("", include("retention.urls")),
     path("", include("org.urls")),
+    path("", include("briefings.urls")),
 ]

@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "frontend",
     "analytics",
     "meetings",
+    "briefings",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
@@ -231,6 +232,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "jobs.periodic",
         "schedule": crontab(minute=0, hour=0),
         "args": ("apply_route_versions",),
+    },
+    # Briefings (説明モード) whose presenter has been away 10 minutes end (briefings.services).
+    "end-abandoned-briefings": {
+        "task": "jobs.periodic",
+        "schedule": 60.0,
+        "args": ("end_abandoned_briefings",),
     },
     "anchor-audit": {"task": "jobs.periodic", "schedule": 3600.0, "args": ("anchor_audit",)},
     "apply-retention": {"task": "jobs.periodic", "schedule": 3600.0, "args": ("apply_retention",)},

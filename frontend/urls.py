@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from frontend import document_pages, route_pages, views
+from frontend import briefing_pages, document_pages, route_pages, views
 
 app_name = "frontend"
 
@@ -30,6 +30,8 @@ urlpatterns = [
         name="route_preview",
     ),
     path("verify/", document_pages.verify, name="verify"),
+    path("briefings/", briefing_pages.join, name="briefing_join"),
+    path("briefings/<int:briefing_id>/", briefing_pages.briefing, name="briefing"),
     path("routes/", route_pages.routes, name="routes"),
     path("routes/<slug:code>/", route_pages.route_design, name="route_design"),
 ]

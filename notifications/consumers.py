@@ -11,7 +11,8 @@ Frames to the client: a notification (services.NotificationFrame), then
 Frames from the client: {"type": "ping"}, {"type": "read", "up_to": id} or {"ids": [...]}, and
 {"type": "viewing", "document": id or null} — the workspace says which document it shows; everyone
 viewing the same document then gets {"type": "presence", "document", "viewers": [{"user",
-"name"}]} whenever that list changes (access re-checked for each frame).
+"name"}]} whenever that list changes (access re-checked for each frame). Frames whose type
+starts with "briefing." belong to a briefing (説明モード, issue 21): briefings.relay handles them.
 
 The server closes with a code (after accepting, so that browsers see it):
 4400 bad request (a malformed `since`), 4401 not authenticated (no or bad credentials, a
@@ -35,6 +36,7 @@ from rest_framework import exceptions
 
 from api.authentication import BearerTokenAuthentication
 from api.models import ApiToken, TokenScope
+from briefings import relay as briefings
 from documents.access import can_view
 from documents.models import Document
 from notifications import presence, services
@@ -192,6 +194,7 @@ class NotificationConsumer(AsyncWebsocketConsumer):
         return user
 
     async def disconnect(self, code: int) -> None:
+        await briefings.disconnect(self)
         await self._stop_viewing()
         if self.group is not None:
             await self.channel_layer.group_discard(self.group, self.channel_name)
@@ -244,6 +247,11 @@ class NotificationConsumer(AsyncWebsocketConsumer):
         loaded = await database_sync_to_async(services.live_frame)(user, notification_id)
         if loaded is not None:
             await self._send(loaded)
+
+    async def briefing_frame(self, event: dict[str, Any]) -> None:
+        """A page turn, pointer or change of a briefing this socket joined (briefings.relay)."""
+        if self.user_id is not None and await self._still_valid():
+            await briefings.deliver(self, event)
 
     async def credentials_revoked(self, event: dict[str, Any]) -> None:
         """The user was deactivated, or (with `tokens`) these tokens were revoked."""
@@ -303,8 +311,10 @@ class NotificationConsumer(AsyncWebsocketConsumer):
             await self._read(message)
         elif kind == "viewing":
             await self._viewing(message.get("document"))
+        elif isinstance(kind, str) and kind.startswith("briefing."):
+            await briefings.receive(self, message)  # 説明モード (issue 21): briefings.relay
         else:
-            await self._error("unknown_type", "known types: ping, read, viewing")
+            await self._error("unknown_type", "known types: ping, read, viewing, briefing.*")
 
     # --- presence: who is viewing the same document ---------------------------------------------
 
