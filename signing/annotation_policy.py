@@ -27,7 +27,9 @@ nobody, and :data:`TRAILING_POLICY` accepts there only what changes no page, fie
 
 from __future__ import annotations
 
+import re
 import weakref
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -272,14 +274,37 @@ ANNOTATION_DIFF_POLICY = StandardDiffPolicy(
     ),
 )
 
+
+class WriterStampsInMetadataRule(MetadataUpdateRule):
+    """The XMP stream rewritten with nothing changed but the writer's stamps (modification
+    date, producer): what pyHanko does to every revision it writes, the trailing DSS included."""
+
+    def apply(self, old: HistoricalResolver, new: HistoricalResolver) -> Iterable[ReferenceUpdate]:
+        if _metadata_changed(old, new):
+            raise SuspiciousModification("XMP metadata changed after the last signature")
+        yield from super().apply(old, new)
+
+
+class WriterStampsInInfoRule(DocInfoRule):
+    """The same for the /Info dictionary: only /ModDate and /Producer may differ."""
+
+    def apply(self, old: HistoricalResolver, new: HistoricalResolver) -> Iterable[ReferenceUpdate]:
+        if _info(old) != _info(new):
+            raise SuspiciousModification("document information changed after the last signature")
+        yield from super().apply(old, new)
+
+
 # What may follow the last signature or document timestamp, signed by nobody: validation data
-# (DSS) and the file structure it needs. No page, annotation, field or metadata.
+# (DSS), the file structure it needs and the writer's date stamps. No page, annotation, field or
+# metadata a reader sees.
 TRAILING_POLICY = StandardDiffPolicy(
     global_rules=[
         CatalogModificationRule(),
         XrefStreamRule().as_qualified(ModificationLevel.LTA_UPDATES),
         ObjectStreamRule().as_qualified(ModificationLevel.LTA_UPDATES),
         DSSCompareRule().as_qualified(ModificationLevel.LTA_UPDATES),
+        WriterStampsInMetadataRule().as_qualified(ModificationLevel.LTA_UPDATES),
+        WriterStampsInInfoRule().as_qualified(ModificationLevel.LTA_UPDATES),
     ],
     form_rule=None,
 )
@@ -427,28 +452,86 @@ def revision_changes(old: HistoricalResolver, new: HistoricalResolver) -> list[C
     for key in ("/OpenAction", "/AA", "/Names"):
         if old.root.get(key) != new.root.get(key):
             out.append(Change("catalog", name=key))
-    if _metadata(old) != _metadata(new):
+    if _metadata_changed(old, new):
         out.append(Change("metadata", name="/Metadata"))
     if _info(old) != _info(new):
         out.append(Change("metadata", name="/Info"))
     return out
 
 
-def _metadata(resolver: HistoricalResolver) -> bytes | None:
+# What a PDF writer stamps into the metadata of every revision it writes, whatever it changed:
+# pyHanko sets the modification date (XMP and /Info) and the producer on each write, also on the
+# DSS it adds after a document timestamp. When that revision falls in the next second, only these
+# differ, and they say nothing a reader of the document relies on; a title, subject, author or
+# keyword changed after the last signature is still a change.
+_WRITER_STAMPS = rb"(?:ModifyDate|MetadataDate|Producer|xmptk)"
+_XMP_STAMP_ATTRIBUTE = re.compile(
+    rb"\s[\w.-]+:" + _WRITER_STAMPS + rb"""\s*=\s*(?:"[^"]*"|'[^']*')"""
+)
+_XMP_STAMP_ELEMENT = re.compile(
+    rb"<([\w.-]+:" + _WRITER_STAMPS + rb")\b[^>]*?(?:/>|>[^<]*</\1\s*>)"
+)
+_INFO_STAMPS = frozenset({"/ModDate", "/Producer"})
+# XMP is a few kilobytes; a larger stream is compared as it is stored, not inflated.
+_XMP_LIMIT = 1 << 20
+
+
+def _metadata_changed(old: HistoricalResolver, new: HistoricalResolver) -> bool:
+    before, after = _metadata(old), _metadata(new)
+    if before is None or after is None:
+        return before is not after
+    if _stored(before) == _stored(after):
+        return False
+    readable = _without_stamps(before), _without_stamps(after)
+    return None in readable or readable[0] != readable[1]
+
+
+def _stored(stream: Any) -> Any:
+    return stream.encoded_data if isinstance(stream, generic.StreamObject) else stream
+
+
+def _metadata(resolver: HistoricalResolver) -> Any:
+    """The XMP stream as stored (None without one), for a cheap first comparison."""
     try:
-        return (
-            _stream_bytes(resolver.root.raw_get("/Metadata"))
-            if "/Metadata" in resolver.root
-            else None
-        )
+        if "/Metadata" not in resolver.root:
+            return None
+        stream = resolver.root.raw_get("/Metadata").get_object()
+        return stream if isinstance(stream, generic.StreamObject) else b"?"
     except Exception:
         return b"?"
+
+
+def _without_stamps(stream: Any) -> bytes | None:
+    """The XMP text without the writer's stamps; None when it cannot be read within limits
+    (then any difference counts)."""
+    if not isinstance(stream, generic.StreamObject):
+        return None
+    filters = stream.get("/Filter")
+    names = [str(f) for f in filters] if isinstance(filters, generic.ArrayObject) else [filters]
+    raw = stream.encoded_data
+    if names in ([None], []):
+        xmp = raw
+    elif names in (["/FlateDecode"], ["/Fl"]) and "/DecodeParms" not in stream:
+        inflater = zlib.decompressobj()
+        try:
+            xmp = inflater.decompress(raw, _XMP_LIMIT)
+        except zlib.error:
+            return None
+        if inflater.unconsumed_tail:
+            return None
+    else:
+        return None
+    if len(xmp) > _XMP_LIMIT:
+        return None
+    return _XMP_STAMP_ELEMENT.sub(b"", _XMP_STAMP_ATTRIBUTE.sub(b"", xmp))
 
 
 def _info(resolver: HistoricalResolver) -> Any:
     try:
         info = resolver.trailer_view.get("/Info")
-        return dict(info.get_object()) if info is not None else None
+        if info is None:
+            return None
+        return {k: v for k, v in dict(info.get_object()).items() if k not in _INFO_STAMPS}
     except Exception:
         return None
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import io
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 from django.utils import translation
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
 from signing import offline_check
 from signing.keystore import KeyStore
@@ -274,3 +276,35 @@ def test_more_revisions_than_any_record_has(record: bytes) -> None:
     assert all(s.modification == "other" for s in report.signatures)
     assert any("revisions follow this signature" in c for c in report.signatures[0].changes)
     assert report.unsigned_changes
+
+
+def test_validation_data_written_a_second_later_is_not_a_change(
+    pki: KeyStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pyHanko stamps the modification date into the XMP and /Info of every revision it writes,
+    also of the DSS it adds after the document timestamp. When that revision falls in the next
+    second, only the dates differ: that is validation data, not a change signed by nobody (it
+    made decided records read invalid now and then)."""
+    from pyhanko.sign.validation import dss
+
+    original = dss.DocumentSecurityStore.add_dss.__func__  # type: ignore[attr-defined]
+
+    def later(cls: type, *args: object, **kwargs: object) -> object:
+        time.sleep(1.1)
+        return original(cls, *args, **kwargs)
+
+    monkeypatch.setattr(dss.DocumentSecurityStore, "add_dss", classmethod(later))
+    data = decided(sign(sign(make_pdf(2), "stamp-1", key="somu-hosa"), "stamp-2", 600))
+    report = english(data)
+    assert report.valid and not report.unsigned_changes, report.as_dict()
+    # a title changed in the same way is still named
+    w = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
+    w.document_meta.title = "文書番号 企財第999号"
+    w.update_root()  # pyHanko writes nothing for metadata alone
+    out = io.BytesIO()
+    w.write(out)
+    report = english(out.getvalue())
+    assert not report.valid
+    assert any("metadata" in c or "information" in c for c in report.unsigned_changes), (
+        report.as_dict()
+    )
