@@ -17,6 +17,8 @@ urlpatterns = [
     path("security/webauthn/", include("security.webauthn")),
     # /analytics/ and /api/v1/analytics/...: one app, both faces (its own namespace).
     path("", include("analytics.urls")),
+    # /meetings/... and /api/v1/meetings/...: one app, both faces (issue 21).
+    path("", include("meetings.urls")),
     path("", include("frontend.urls")),
 ]
 
