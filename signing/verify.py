@@ -11,8 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 import logging
-from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from asn1crypto import x509 as asn1_x509
@@ -30,20 +30,21 @@ from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
-from .annotation_policy import Change, changes_since
 from .cms import run_sync
-from .diffpolicy import ANNOTATION_DIFF_POLICY, TRAILING_POLICY, describe_changes, revision_note
+from .coverage import MAX_REVIEWED_REVISIONS, coverage
+from .diffpolicy import ANNOTATION_DIFF_POLICY, describe_changes
 from .keystore import KeyStore, get_keystore
 from .reading import Found, RawCheck, check_raw, collect, scan
 from .trust import extra_trust_roots
 from .trust import validation_context as build_vc
+from .verification_report import (
+    Modification,
+    SignatureReport,
+    VerificationReport,
+    join_problems,
+)
 
 logger = logging.getLogger(__name__)
-Modification = str  # "none" | "annotations" | "other"
-MAX_DESCRIBED_REVISIONS = 200
-# pyHanko compares a signed revision with each later one in full, so the work grows with the
-# square of what follows: a record has one revision per action and two per renewal, far fewer
-MAX_REVIEWED_REVISIONS = 50
 
 
 class _TooManyRevisions(DiffPolicy):
@@ -71,74 +72,6 @@ class _TooManyRevisions(DiffPolicy):
 def _policy(reader: PdfFileReader, sig: EmbeddedPdfSignature) -> DiffPolicy:
     after = reader.xrefs.total_revisions - 1 - sig.signed_revision
     return ANNOTATION_DIFF_POLICY if after <= MAX_REVIEWED_REVISIONS else _TooManyRevisions(after)
-
-
-# --- the report --------------------------------------------------------------------------------
-
-
-@dataclass
-class SignatureReport:
-    field_name: str
-    kind: str  # "signature" | "document_timestamp"
-    signer: str | None = None  # CN of the certificate (the position)
-    position: str | None = None  # CN
-    section: str | None = None  # OU
-    organisation: str | None = None  # O
-    signer_name: str | None = None  # /Name of the signature (the person)
-    reason: str | None = None
-    signed_at: dt.datetime | None = None  # claimed by the signer (/M)
-    timestamp: dt.datetime | None = None  # signature timestamp (or the document timestamp)
-    tsa: str | None = None
-    timestamp_valid: bool | None = None
-    intact: bool = False
-    trusted: bool = False
-    revoked: bool = False  # revoked, and that invalidates this signature
-    revoked_at: dt.datetime | None = None  # the certificate's revocation, if any (our CRL)
-    revocation_reason: str | None = None  # e.g. cessation_of_operation (the post was abolished)
-    # True when the certificate was revoked (or expired) only after the signature's trusted
-    # timestamp, which proves the signature existed while the certificate was good: valid.
-    validated_at_timestamp: bool = False
-    # Set when this timestamp (the signature's, or this document timestamp) could only be
-    # validated at the time of a later document timestamp (its TSA certificate has expired
-    # since): the archival chain of PAdES B-LTA. The time used.
-    timestamp_validated_at: dt.datetime | None = None
-    coverage: str | None = None
-    modification: Modification = "other"
-    modification_level: str | None = None
-    changes: list[str] = field(default_factory=list)
-    # What this signature covers that the one before it did not: the marks, fields and seals
-    # added since, which this signer vouches for (not its own seal).
-    covers: list[str] = field(default_factory=list)
-    valid: bool = False
-    problem: str | None = None
-    revision: int | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        for k, v in d.items():
-            if isinstance(v, dt.datetime):
-                d[k] = v.isoformat()
-        return d
-
-
-@dataclass
-class VerificationReport:
-    valid: bool
-    signatures: list[SignatureReport] = field(default_factory=list)
-    problem: str | None = None
-    revisions: int | None = None
-    # What the revisions after the last signature or document timestamp change: signed by
-    # nobody. Validation data alone is no change; anything else makes the record invalid.
-    unsigned_changes: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "valid": self.valid,
-            "problem": self.problem,
-            "revisions": self.revisions,
-            "unsigned_changes": self.unsigned_changes,
-            "signatures": [s.as_dict() for s in self.signatures],
-        }
 
 
 def _name_parts(name: asn1_x509.Name) -> dict[str, str]:
@@ -311,7 +244,7 @@ def _verify(
                     "(the first was checked)"
                 ) % {"n": item.signer_infos}
                 report.valid = False
-                report.problem = _problems([p for p in (several, report.problem) if p])
+                report.problem = join_problems([p for p in (several, report.problem) if p])
             reports[index] = report
             if report.kind == "document_timestamp" and report.valid and report.timestamp:
                 poe = report.timestamp if poe is None else min(poe, report.timestamp)
@@ -326,7 +259,7 @@ def _verify(
             problem=_("verification failed: %(error)s") % {"error": e},
             revisions=revisions,
         )
-    unsigned = _coverage(reader, reports) if reader is not None else []
+    unsigned = coverage(reader, reports) if reader is not None else []
     problems = []
     if unsigned:
         problems.append(
@@ -342,109 +275,10 @@ def _verify(
     return VerificationReport(
         not problems,
         reports,
-        problem=_problems(problems) or None,
+        problem=join_problems(problems) or None,
         revisions=revisions,
         unsigned_changes=unsigned,
     )
-
-
-def _coverage(reader: PdfFileReader, reports: list[SignatureReport]) -> list[str]:
-    """Who covers what: each revision's changes are vouched for by the first signature (or
-    document timestamp) whose signed revision includes it. Fills each report's ``covers`` and
-    names the covering signer in its ``changes``; returns what no signature covers, after
-    the last one (empty when only validation data follows it).
-
-    A signature followed by a change nobody signed is not valid: it never saw that change."""
-    signed = [r.revision for r in reports if r.revision is not None]
-    if not signed:
-        return []
-    last = max(signed)
-    # a file of thousands of revisions must not take minutes: the latest ones are described
-    total = reader.xrefs.total_revisions
-    history = dict(changes_since(reader, max(0, total - 1 - MAX_DESCRIBED_REVISIONS)))
-
-    def coverer(revision: int) -> SignatureReport | None:
-        found = [r for r in reports if r.revision is not None and r.revision >= revision]
-        return min(found, key=lambda r: r.revision or 0) if found else None
-
-    def shown(change: Change) -> bool:  # what a reader of the pages sees
-        return change.visible and change.what not in ("unreadable", "metadata")
-
-    for report in reports:
-        if report.revision is None:
-            continue
-        earlier = [
-            r.revision for r in reports if r.revision is not None and r.revision < report.revision
-        ]
-        since = max(earlier) if earlier else 0
-        report.covers = [
-            revision_note(rev, c)
-            for rev in range(since + 1, report.revision + 1)
-            for c in history.get(rev, [])
-            if shown(c) and not (c.what == "sig_field" and c.name == report.field_name)
-        ]
-        if report.modification == "annotations" and not report.changes:
-            notes = []
-            for rev in range(report.revision + 1, reader.xrefs.total_revisions):
-                by = coverer(rev)
-                for c in history.get(rev, []):
-                    if not shown(c):
-                        continue
-                    if by is None:
-                        notes.append(
-                            _("%(change)s (signed by nobody)") % {"change": revision_note(rev, c)}
-                        )
-                    else:
-                        notes.append(
-                            _("%(change)s (covered by %(signer)s, %(field)s)")
-                            % {
-                                "change": revision_note(rev, c),
-                                "signer": _who(by),
-                                "field": by.field_name,
-                            }
-                        )
-            report.changes = notes
-
-    unsigned = [
-        revision_note(rev, c)
-        for rev in range(last + 1, reader.xrefs.total_revisions)
-        for c in history.get(rev, [])
-        if (c.visible or c.what == "metadata") and c.what != "unreadable"
-    ]
-    if last + 1 < reader.xrefs.total_revisions and not unsigned:
-        # nothing we can name: validation data is fine, anything else is not
-        try:
-            verdict: object = (
-                TRAILING_POLICY.review_file(reader, last)
-                if total - 1 - last <= MAX_REVIEWED_REVISIONS
-                else SuspiciousModification("too many revisions to compare")
-            )
-        except Exception as e:
-            verdict = SuspiciousModification(str(e))
-        if isinstance(verdict, SuspiciousModification):
-            unsigned = [
-                _("revision %(revision)s: %(change)s")
-                % {"revision": last + 1, "change": _("changes other than validation data")}
-            ]
-    if unsigned:
-        for report in reports:
-            if report.modification == "other":
-                continue  # its own problem already names the change
-            report.valid = False
-            extra = _("changed after signing by a revision nobody signed")
-            report.problem = _problems([p for p in (report.problem, extra) if p])
-    return unsigned
-
-
-def _who(report: SignatureReport) -> str:
-    if report.signer_name and report.position:
-        return f"{report.position}（{report.signer_name}）"
-    return report.position or report.signer_name or report.field_name
-
-
-def _problems(items: Iterable[str]) -> str:
-    """Several problems in one line, in the active language."""
-    return pgettext("separator between problems", "; ").join(items)
 
 
 @dataclass(frozen=True)
@@ -614,7 +448,7 @@ async def _verify_one(
         elif report.timestamp_valid is False:
             problems.append(_("the timestamp is not valid or not trusted"))
     report.valid = not problems
-    report.problem = _problems(problems) or None
+    report.problem = join_problems(problems) or None
     return report
 
 
@@ -705,7 +539,7 @@ async def _verify_raw(
             else _("the document was changed after signing")
         )
     report.valid = not problems
-    report.problem = _problems(problems) or None
+    report.problem = join_problems(problems) or None
     return report
 
 
