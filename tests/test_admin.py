@@ -32,3 +32,44 @@ def test_a_drafter_cannot_open_the_admin(demo_org):
     client = Client()
     assert client.login(username="tanaka", password=DEMO_PASSWORD)
     assert client.get("/admin/documents/document/").status_code == 302
+
+
+def test_routes_and_rules_change_only_through_the_designer(demo_org):
+    """An edit in the admin would change tomorrow's routes with no version and no audit entry:
+    the admin shows them read-only and only starts a new, empty route."""
+    from workflow.models import RouteSelectionRule, RouteTemplate, StageTemplate
+
+    client = Client()
+    assert client.login(username="admin", password=DEMO_PASSWORD)
+    template = RouteTemplate.objects.get(code="kacho-senketsu")
+    stage = StageTemplate.objects.filter(template=template).first()
+    rule = RouteSelectionRule.objects.first()
+    assert stage is not None and rule is not None
+    before = (template.name, stage.name, rule.amount_min)
+
+    page = client.get(f"/admin/workflow/routetemplate/{template.pk}/change/")
+    assert page.status_code == 200 and "/routes/" in page.content.decode()
+    client.post(f"/admin/workflow/routetemplate/{template.pk}/change/", {"name": "改ざん"})
+    assert client.post(f"/admin/workflow/stagetemplate/{stage.pk}/change/", {}).status_code == 403
+    assert client.get("/admin/workflow/stagetemplate/add/").status_code == 403
+    assert client.get("/admin/workflow/routeselectionrule/add/").status_code == 403
+    assert client.post(f"/admin/workflow/routeselectionrule/{rule.pk}/delete/").status_code == 403
+    template.refresh_from_db()
+    stage.refresh_from_db()
+    rule.refresh_from_db()
+    assert (template.name, stage.name, rule.amount_min) == before
+
+    # a new route starts here, empty; the designer gives it stages
+    response = client.post(
+        "/admin/workflow/routetemplate/add/",
+        {
+            "code": "new-route",
+            "name": "新しい経路",
+            "after_send_back": "restart",
+            "is_active": "on",
+            "stages-TOTAL_FORMS": "0",
+            "stages-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert RouteTemplate.objects.get(code="new-route").stages.count() == 0

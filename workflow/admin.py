@@ -1,14 +1,15 @@
-"""Administrators edit routes here. Every save of a template or its parts bumps its version, which
-each running route records; the running route itself never changes (its rows were resolved at
-submission)."""
+"""Routes and the 専決規程 in the admin: read-only but for starting a new route. They change only
+through the route designer (`workflow.designer`: drafts, versions by effective date, audit), so
+that what was in force on any day can be told; running routes never change (their rows were
+resolved at submission)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import F
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from config.admin import ReadOnlyAdmin
 from workflow.models import (
@@ -22,76 +23,67 @@ from workflow.models import (
 )
 
 
-def touch(template_id: int) -> None:
-    RouteTemplate.objects.filter(pk=template_id).update(version=F("version") + 1)
+class ReadOnlyInline(admin.TabularInline):
+    """Rows the route designer writes (through a published version), shown here for reference."""
 
-
-class StageInline(admin.StackedInline):
-    model = StageTemplate
     extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class StageInline(ReadOnlyInline):
+    model = StageTemplate
     show_change_link = True
-    fields = [
-        "order",
-        "name",
-        "mode",
-        "role",
-        "quorum",
-        "quorum_percent",
-        "skippable",
-        "same_person_again",
-        "amount_min",
-        "amount_max",
-        "doc_types",
-        "departments",
-    ]
-    filter_horizontal = ["doc_types", "departments"]
+    verbose_name_plural = _("stages (changed in the route designer, /routes/)")
+    fields = ["order", "name", "mode", "role", "quorum", "quorum_percent", "skippable"]
 
 
 @admin.register(RouteTemplate)
 class RouteTemplateAdmin(admin.ModelAdmin):
+    """A new route starts here (its code and name, no stages); its stages, and every later change,
+    are made in the route designer, which versions them by the date they take effect and writes
+    the audit trail. An edit here would change the routes of tomorrow's submissions with no
+    version and no record of who changed what (issue 19)."""
+
     list_display = ["code", "name", "version", "after_send_back", "is_active", "updated_at"]
-    readonly_fields = ["version", "updated_at"]
     search_fields = ["code", "name"]
     inlines = [StageInline]
 
-    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        super().save_related(request, form, formsets, change)
-        if change:
-            touch(form.instance.pk)
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        if obj is None:
+            return ["version", "updated_at"]
+        return ["code", "name", "after_send_back", "is_active", "version", "updated_at"]
 
 
-class RuleInline(admin.TabularInline):
+class RuleInline(ReadOnlyInline):
     model = ApproverRule
-    extra = 0
-    autocomplete_fields = ["user", "position", "department", "group"]
 
 
 @admin.register(StageTemplate)
-class StageTemplateAdmin(admin.ModelAdmin):
+class StageTemplateAdmin(ReadOnlyAdmin):
     list_display = ["template", "order", "name", "mode", "role", "skippable"]
     list_filter = ["template", "mode", "role"]
     inlines = [RuleInline]
-    filter_horizontal = ["doc_types", "departments"]
-
-    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        super().save_related(request, form, formsets, change)
-        touch(form.instance.template_id)
 
 
-class ExceptionInline(admin.TabularInline):
+class ExceptionInline(ReadOnlyInline):
     """Routes a drafter may choose although their decider ranks below the rule's (例外)."""
 
     model = RouteException
-    extra = 0
     fields = ["template", "reason", "created_at"]
-    readonly_fields = ["created_at"]
 
 
 @admin.register(RouteSelectionRule)
-class RouteSelectionRuleAdmin(admin.ModelAdmin):
+class RouteSelectionRuleAdmin(ReadOnlyAdmin):
+    """The 専決規程 is changed as a whole, by a published version (the designer's rules page or
+    its CSV import)."""
+
     list_display = ["priority", "name", "template", "amount_min", "amount_max", "is_active"]
-    list_editable = ["is_active"]
-    filter_horizontal = ["doc_types", "departments"]
     inlines = [ExceptionInline]
 
 
