@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.contrib import admin
 from django.test import Client, RequestFactory
+from django.utils import timezone
 
 from org.demo import DEMO_PASSWORD
 from org.models import User
@@ -73,3 +74,28 @@ def test_routes_and_rules_change_only_through_the_designer(demo_org):
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     assert RouteTemplate.objects.get(code="new-route").stages.count() == 0
+    # …and the designer gives it its stages, published for today
+    from tests.workflow.test_approval_flow import client as api_client
+    from workflow import designer
+
+    definition, _draft = designer.draft_of(RouteTemplate.objects.get(code="new-route"))
+    definition["stages"] = [
+        {
+            "name": "課長（決裁）",
+            "mode": "sequential",
+            "role": "decide",
+            "rules": [{"kind": "user", "user": "sato"}],
+        }
+    ]
+    api = api_client("admin")
+    saved = api.put("/api/v1/routes/new-route/draft", {"definition": definition}, format="json")
+    assert saved.status_code == 200, saved.content
+    published = api.post(
+        "/api/v1/routes/new-route/publish",
+        {"note": "新設", "valid_from": timezone.localdate().isoformat()},
+        format="json",
+    )
+    assert published.status_code == 201, published.content
+    assert list(
+        RouteTemplate.objects.get(code="new-route").stages.values_list("name", flat=True)
+    ) == ["課長（決裁）"]
