@@ -381,22 +381,31 @@ def simulate(
     result.rule, result.template = rule.name, template
     result.version = definition.version
     result.valid_from = pending.valid_from if pending is not None else None
+    # The people depend on the document only through its department and the stages that apply
+    # to it (its type and amount): check_all asks for each type and amount band of a section,
+    # and most give the same route, resolved once.
+    applies = tuple(stage_applies(stage, document) for stage in definition.stages)
+    resolved_key = f"resolved:{department.pk}:{template.pk}:{definition.version}:{applies}"
+    if drafter is None and resolved_key in cache:
+        result.problems, result.planned = cache[resolved_key]
+        return result
     at = _noon(on)
     # Each stage on its own first, so that every vacant post is named, not just the first.
-    for stage in definition.stages:
-        if not stage_applies(stage, document):
+    for stage, applied in zip(definition.stages, applies, strict=True):
+        if not applied:
             continue
         for rule_def in stage.rules:
             try:
                 slots_for(rule_def, document, at)
             except RouteError as exc:
                 result.problems.append(_problem(stage.name, exc))
-    if result.problems:
-        return result
-    try:
-        result.planned = resolve(template, document, at, definition=definition)
-    except RouteError as exc:
-        result.problems.append(_problem("", exc))
+    if not result.problems:
+        try:
+            result.planned = resolve(template, document, at, definition=definition)
+        except RouteError as exc:
+            result.problems.append(_problem("", exc))
+    if drafter is None:
+        cache[resolved_key] = (result.problems, result.planned)
     return result
 
 
