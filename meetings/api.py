@@ -36,15 +36,15 @@ from meetings.models import Meeting, MeetingItem
 from meetings.serializers import (
     AddAttendeeSerializer,
     AddDocumentSerializer,
-    AttendanceSerializer,
-    AttendeeSerializer,
     CreateMeetingSerializer,
-    ItemSerializer,
+    MeetingAttendanceSerializer,
+    MeetingAttendeeSerializer,
     MeetingDetailSerializer,
+    MeetingItemSerializer,
+    MeetingNoteInputSerializer,
+    MeetingNoteSerializer,
+    MeetingNoteUpdateSerializer,
     MeetingSummarySerializer,
-    NoteInputSerializer,
-    NoteSerializer,
-    NoteUpdateSerializer,
     ReorderSerializer,
     UpdateMeetingSerializer,
     detail_json,
@@ -189,13 +189,13 @@ class CloseView(APIView):
 
 class AttendanceView(APIView):
     @extend_schema(
-        request=AttendanceSerializer,
-        responses=AttendeeSerializer,
+        request=MeetingAttendanceSerializer,
+        responses=MeetingAttendeeSerializer,
         summary="I enter (present: true) or leave the meeting room; recorded in the audit trail",
     )
     def post(self, request: Request, meeting_id: int) -> Response:
         meeting = meeting_of(request, meeting_id)
-        form = AttendanceSerializer(data=request.data)
+        form = MeetingAttendanceSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         user = user_of(request)
         if form.validated_data["present"]:
@@ -209,7 +209,7 @@ class AttendanceView(APIView):
 class DocumentsView(APIView):
     @extend_schema(
         request=AddDocumentSerializer,
-        responses={201: ItemSerializer},
+        responses={201: MeetingItemSerializer},
         summary="Put a document into the meeting, frozen at its current version",
     )
     def post(self, request: Request, meeting_id: int) -> Response:
@@ -230,7 +230,7 @@ class DocumentsView(APIView):
 
     @extend_schema(
         request=ReorderSerializer,
-        responses=ItemSerializer(many=True),
+        responses=MeetingItemSerializer(many=True),
         summary="Reorder the meeting's documents",
     )
     def put(self, request: Request, meeting_id: int) -> Response:
@@ -323,7 +323,9 @@ class AttendeeDetailView(APIView):
 class NotesView(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("item", int, required=False)],
-        responses=inline_serializer("MeetingNoteList", {"results": NoteSerializer(many=True)}),
+        responses=inline_serializer(
+            "MeetingNoteList", {"results": MeetingNoteSerializer(many=True)}
+        ),
         summary="The notes I may see: shared notes, the presenter's ink and my private notes",
     )
     def get(self, request: Request, meeting_id: int) -> Response:
@@ -338,13 +340,13 @@ class NotesView(APIView):
         return Response({"results": [note_json(n, user) for n in qs[:2000]]})
 
     @extend_schema(
-        request=NoteInputSerializer,
-        responses={201: NoteSerializer},
+        request=MeetingNoteInputSerializer,
+        responses={201: MeetingNoteSerializer},
         summary="Write a note: private (default), shared with the meeting, or ink (the chair)",
     )
     def post(self, request: Request, meeting_id: int) -> Response:
         meeting = meeting_of(request, meeting_id)
-        form = NoteInputSerializer(data=request.data)
+        form = MeetingNoteInputSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         user = user_of(request)
         note = notes.create_note(user, meeting, dict(form.validated_data))
@@ -353,13 +355,13 @@ class NotesView(APIView):
 
 class NoteDetailView(APIView):
     @extend_schema(
-        request=NoteUpdateSerializer,
-        responses=NoteSerializer,
+        request=MeetingNoteUpdateSerializer,
+        responses=MeetingNoteSerializer,
         summary="Change my note (text, or private ↔ shared)",
     )
     def patch(self, request: Request, meeting_id: int, note_id: int) -> Response:
         meeting = meeting_of(request, meeting_id)
-        form = NoteUpdateSerializer(data=request.data, partial=True)
+        form = MeetingNoteUpdateSerializer(data=request.data, partial=True)
         form.is_valid(raise_exception=True)
         user = user_of(request)
         note = notes.update_note(user, meeting, note_id, dict(form.validated_data))

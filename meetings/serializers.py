@@ -16,7 +16,7 @@ from meetings.models import Meeting, MeetingItem, MeetingKind, MeetingNote, Note
 from org.models import User
 
 MAX_ID = 2**63 - 1
-COLOR = r"^#[0-9a-fA-F]{6}$"
+COLOR = r"^(#[0-9a-fA-F]{6})?$"
 
 # --- input ------------------------------------------------------------------------------------
 
@@ -100,7 +100,7 @@ class AddAttendeeSerializer(serializers.Serializer):
         return person(value)
 
 
-class AttendanceSerializer(serializers.Serializer):
+class MeetingAttendanceSerializer(serializers.Serializer):
     present = serializers.BooleanField(help_text="true when entering the room, false leaving it")
 
 
@@ -119,7 +119,7 @@ def strokes_field(**options: Any) -> serializers.ListField:
     )
 
 
-class NoteInputSerializer(serializers.Serializer):
+class MeetingNoteInputSerializer(serializers.Serializer):
     layer = serializers.ChoiceField(choices=NoteLayer.choices, default=NoteLayer.PRIVATE)
     text = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
     item = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False, allow_null=True)
@@ -131,7 +131,7 @@ class NoteInputSerializer(serializers.Serializer):
     color = serializers.RegexField(COLOR, required=False, allow_blank=True, default="")
 
 
-class NoteUpdateSerializer(serializers.Serializer):
+class MeetingNoteUpdateSerializer(serializers.Serializer):
     layer = serializers.ChoiceField(choices=[NoteLayer.PRIVATE, NoteLayer.SHARED], required=False)
     text = serializers.CharField(max_length=4000, required=False, allow_blank=True)
     strokes = strokes_field(required=False)
@@ -141,7 +141,7 @@ class NoteUpdateSerializer(serializers.Serializer):
 # --- output -----------------------------------------------------------------------------------
 
 
-class PersonSerializer(serializers.Serializer):
+class MeetingPersonSerializer(serializers.Serializer):
     username = serializers.CharField()
     display_name = serializers.CharField()
 
@@ -150,23 +150,23 @@ def person_json(user: User) -> dict[str, str]:
     return {"username": user.username, "display_name": str(user)}
 
 
-class AttendeeSerializer(PersonSerializer):
+class MeetingAttendeeSerializer(MeetingPersonSerializer):
     roles = serializers.ListField(child=serializers.CharField(), help_text="chair, organiser")
     joined_at = serializers.DateTimeField(allow_null=True)
     left_at = serializers.DateTimeField(allow_null=True)
     present = serializers.BooleanField()
 
 
-class PartSerializer(serializers.Serializer):
+class MeetingPartSerializer(serializers.Serializer):
     key = serializers.CharField(help_text='"cover" or "a<attachment id>"')
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field, not the label
     first = serializers.IntegerField(help_text="First page of the part in the item's record")
     count = serializers.IntegerField()
     attachment = serializers.IntegerField(allow_null=True)
     sha256 = serializers.CharField(help_text="The attachment's bytes as frozen")
 
 
-class ItemSerializer(serializers.Serializer):
+class MeetingItemSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     position = serializers.IntegerField()
     readable = serializers.BooleanField(
@@ -182,7 +182,7 @@ class ItemSerializer(serializers.Serializer):
     )
     pages = serializers.IntegerField(required=False)
     sha256 = serializers.CharField(required=False, help_text="The frozen record's bytes")
-    parts = PartSerializer(many=True, required=False)
+    parts = MeetingPartSerializer(many=True, required=False)
     file = serializers.CharField(required=False)
 
 
@@ -211,7 +211,7 @@ def item_json(item: MeetingItem, user: User, readable: bool | None = None) -> di
     }
 
 
-class PermissionsSerializer(serializers.Serializer):
+class MeetingPermissionsSerializer(serializers.Serializer):
     edit = serializers.BooleanField()
     arrange = serializers.BooleanField()
     chair = serializers.BooleanField()
@@ -229,8 +229,8 @@ class MeetingSummarySerializer(serializers.Serializer):
     place = serializers.CharField()
     state = serializers.CharField()
     state_label = serializers.CharField()
-    chair = PersonSerializer()
-    organiser = PersonSerializer()
+    chair = MeetingPersonSerializer()
+    organiser = MeetingPersonSerializer()
     url = serializers.CharField()
 
 
@@ -255,9 +255,9 @@ def summary_json(meeting: Meeting) -> dict[str, Any]:
 
 class MeetingDetailSerializer(MeetingSummarySerializer):
     web_meeting = serializers.CharField()
-    attendees = AttendeeSerializer(many=True)
-    items = ItemSerializer(many=True)
-    permissions = PermissionsSerializer()
+    attendees = MeetingAttendeeSerializer(many=True)
+    items = MeetingItemSerializer(many=True)
+    permissions = MeetingPermissionsSerializer()
     minutes = serializers.CharField()
 
 
@@ -303,10 +303,10 @@ def detail_json(meeting: Meeting, user: User) -> dict[str, Any]:
     }
 
 
-class NoteSerializer(serializers.Serializer):
+class MeetingNoteSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     layer = serializers.ChoiceField(choices=NoteLayer.choices)
-    author = PersonSerializer()
+    author = MeetingPersonSerializer()
     mine = serializers.BooleanField()
     item = serializers.IntegerField(allow_null=True)
     part = serializers.CharField()

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.templatetags.static import static
@@ -57,8 +58,8 @@ def meeting_form(request: HttpRequest, meeting_id: int | None = None) -> HttpRes
     user = user_of(request)
     meeting = _meeting(request, meeting_id) if meeting_id is not None else None
     if meeting is not None and not access.may_arrange(user, meeting):
-        # Nothing to change here for this person: the room shows the meeting.
-        raise Http404
+        # An attendee sees the meeting in its room; only the organiser and the chair change it.
+        raise PermissionDenied
     config = {
         "urls": _urls(),
         "me": user.username,

@@ -130,7 +130,15 @@ CHECKS = [
 # body is checked for everything else. GET annotations answers {"results": [...]}, documented
 # as a bare list (workflow/marks_api.py: `responses=AnnotationSerializer(many=True)`).
 WRONG_RESPONSE_SCHEMA = {"GET /api/v1/documents/{document_id}/annotations"}
-REAL_IDS = ("document_id", "task_id", "attachment_id", "annotation_id")
+REAL_IDS = (
+    "document_id",
+    "task_id",
+    "attachment_id",
+    "annotation_id",
+    "meeting_id",
+    "item_id",
+    "note_id",
+)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -141,6 +149,9 @@ def test_fuzz_every_operation(live_server: Any, demo_org: None) -> None:
         "task_id": [world.task],
         "attachment_id": list(world.attachments.values()),
         "annotation_id": [world.annotation] if world.annotation else [],
+        "meeting_id": [world.meeting],
+        "item_id": [world.meeting_item],
+        "note_id": [world.meeting_note],
     }
     tokens = {
         name: create_token(User.objects.get(username=name), name="fuzz")[1]

@@ -8,6 +8,10 @@
 |           |                                         | sato), the auditor watanabe, admin        |
 
 `task` is suzuki's open task on the secret document; `annotation` is suzuki's mark on it.
+
+`meeting` is sato's (organiser and chair) with suzuki and tanaka (MEETING_PEOPLE), the decided
+record frozen in it (`meeting_item`), suzuki's private note (`meeting_note`, PRIVATE_NOTE) and
+sato's shared one.
 """
 
 from __future__ import annotations
@@ -39,6 +43,9 @@ READERS = {
     "decided": {"tanaka", "suzuki", "yamamoto", "sato", "watanabe", "admin"},
 }
 
+MEETING_PEOPLE = {"sato", "suzuki", "tanaka"}
+PRIVATE_NOTE = "PRIVATE suzuki's own note 個人メモ"
+
 META = {
     "doc_type": "contract",
     "body": "庁舎の清掃業務を委託する契約を締結してよろしいか伺います。",
@@ -55,6 +62,9 @@ class Scenario:
     task: int
     annotation: int | None
     secret_title: str
+    meeting: int = 0
+    meeting_item: int = 0
+    meeting_note: int = 0
 
 
 def session(username: str) -> APIClient:
@@ -122,12 +132,30 @@ def build() -> Scenario:
         format="json",
     )
     annotation = int(mark.json()["id"]) if mark.status_code == 201 else None
+    meeting = _ok(
+        session("sato").post(
+            "/api/v1/meetings",
+            {
+                "title": "walk meeting",
+                "starts_at": "2026-12-10T10:00:00+09:00",
+                "attendees": ["suzuki", "tanaka"],
+                "documents": [decided],
+            },
+            format="json",
+        )
+    )
+    notes = f"/api/v1/meetings/{meeting['id']}/notes"
+    note = _ok(session("suzuki").post(notes, {"text": PRIVATE_NOTE}, format="json"))
+    _ok(session("sato").post(notes, {"text": "shared", "layer": "shared"}, format="json"))
     return Scenario(
         documents={"draft": draft, "secret": secret, "decided": decided},
         attachments={"draft": draft_file, "secret": secret_file, "decided": decided_file},
         task=task,
         annotation=annotation,
         secret_title=secret_title,
+        meeting=int(meeting["id"]),
+        meeting_item=int(meeting["items"][0]["id"]),
+        meeting_note=int(note["id"]),
     )
 
 

@@ -36,6 +36,7 @@ from tests.security.walk_rules import (
     METHODS,
     MISSING_ID,
     NON_DOCUMENT_RULES,
+    NOT_FOUND_PAGES,
     NOT_PAGES,
     POST_ONLY_PAGES,
     PUBLIC_PAGES,
@@ -89,6 +90,10 @@ def url_for(path: str, world: World, document: str | None) -> str:
         "{page}": 1,
         "{figure}": "stages",
         "{code}": "kacho-senketsu",
+        "{meeting_id}": s.meeting,
+        "{item_id}": s.meeting_item,
+        "{note_id}": s.meeting_note,
+        "{username}": "tanaka",
     }
     for name, value in values.items():
         path = path.replace(name, str(value))
@@ -261,6 +266,7 @@ def page_url(route: str, world: World, document: str | None) -> str:
         route.replace("<int:document_id>", str(document_id))
         .replace("<int:page>", "1")
         .replace("<slug:code>", "kacho-senketsu")
+        .replace("<int:meeting_id>", str(world.scenario.meeting))
     )
 
 
@@ -273,13 +279,16 @@ def test_every_page_as_every_user(world: World) -> None:
             route.replace("<int:document_id>", "")
             .replace("<int:page>", "")
             .replace("<slug:code>", "")
+            .replace("<int:meeting_id>", "")
         )
         if "<" in unknown:
             failures.append(f"{route}: a parameter the walk does not know: add it to page_url")
             continue
         documents: list[str | None] = list(DOCUMENTS) if "<int:document_id>" in route else [None]
+        named = "/" + route.lstrip("/").replace("<int:meeting_id>", "{meeting}")
         for document in documents:
             url = page_url(route, world, document)
+            restricted = RESTRICTED_PAGES.get(url, RESTRICTED_PAGES.get(named))
             for caller in CALLERS:
                 client = Client()
                 if caller != ANONYMOUS:
@@ -298,12 +307,13 @@ def test_every_page_as_every_user(world: World) -> None:
                         "/login/"
                     ):
                         failures.append(f"{where}: expected a redirect to the login page")
-                elif document is not None and (
-                    document == "missing" or caller not in READERS[document]
-                ):
+                elif (
+                    document is not None
+                    and (document == "missing" or caller not in READERS[document])
+                ) or (named in NOT_FOUND_PAGES and caller not in NOT_FOUND_PAGES[named]):
                     if response.status_code != 404:
                         failures.append(f"{where}: expected 404")
-                elif url in RESTRICTED_PAGES and caller not in RESTRICTED_PAGES[url]:
+                elif restricted is not None and caller not in restricted:
                     if response.status_code != 403:
                         failures.append(f"{where}: expected 403")
                 elif response.status_code not in (200, 302):

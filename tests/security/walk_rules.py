@@ -15,7 +15,7 @@ from typing import Any
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests.security import scenario
-from tests.security.scenario import READERS, USERS
+from tests.security.scenario import MEETING_PEOPLE, READERS, USERS
 
 ANONYMOUS = "anonymous"
 CALLERS = [ANONYMOUS, *USERS]
@@ -236,6 +236,75 @@ OWN_RULES: dict[tuple[str, str], Rule] = {
     ),
 }
 
+# --- meetings (issue 21): sato's meeting with suzuki and tanaka ----------------------------------
+# Everyone outside the meeting gets 404, whatever the method; inside it, the organiser (sato)
+# arranges and the attendees are refused (403). suzuki's private note is hers alone: 404 for
+# everyone else, the people of the meeting included.
+M = "/api/v1/meetings/{meeting_id}"
+NOT_IN_MEETING = frozenset({404})
+
+
+def in_meeting(organiser: int, attendees: int | None = None) -> dict[str, int]:
+    return {"sato": organiser, **dict.fromkeys(("suzuki", "tanaka"), attendees or organiser)}
+
+
+def _secret_document() -> dict[str, int]:
+    from documents.models import Document
+
+    return {"document": Document.objects.get(title="人事異動の内示について").pk}
+
+
+def _meeting_order() -> dict[str, list[int]]:
+    from meetings.models import MeetingItem
+
+    return {"order": [MeetingItem.objects.get(meeting__title="walk meeting").pk]}
+
+
+MEETING_RULES: dict[tuple[str, str], Rule] = {
+    ("GET", "/api/v1/meetings"): Rule(readers=200),
+    ("POST", "/api/v1/meetings"): Rule(
+        readers=201, body=lambda: {"title": "walk", "starts_at": "2026-12-11T10:00:00+09:00"}
+    ),
+    ("GET", M): Rule(allowed=in_meeting(200), refused=NOT_IN_MEETING),
+    ("PATCH", M): Rule(
+        allowed=in_meeting(200, 403), refused=NOT_IN_MEETING, body=lambda: {"title": "walk"}
+    ),
+    ("DELETE", M): Rule(allowed=in_meeting(204, 403), refused=NOT_IN_MEETING),
+    ("POST", f"{M}/start"): Rule(allowed=in_meeting(200, 403), refused=NOT_IN_MEETING, body=dict),
+    # Planned, not yet started: nothing to close.
+    ("POST", f"{M}/close"): Rule(allowed=in_meeting(409, 403), refused=NOT_IN_MEETING, body=dict),
+    ("POST", f"{M}/attendance"): Rule(
+        allowed=in_meeting(200), refused=NOT_IN_MEETING, body=lambda: {"present": True}
+    ),
+    # The secret document: sato, suzuki and tanaka all read it, so it may go in.
+    ("POST", f"{M}/documents"): Rule(
+        allowed=in_meeting(201, 403), refused=NOT_IN_MEETING, body=_secret_document
+    ),
+    ("PUT", f"{M}/documents"): Rule(
+        allowed=in_meeting(200, 403), refused=NOT_IN_MEETING, body=_meeting_order
+    ),
+    ("DELETE", f"{M}/documents/{{item_id}}"): Rule(
+        allowed=in_meeting(204, 403), refused=NOT_IN_MEETING
+    ),
+    ("GET", f"{M}/items/{{item_id}}/file"): Rule(allowed=in_meeting(200), refused=NOT_IN_MEETING),
+    # yamamoto (総務課) reads the decided record: he may be added.
+    ("POST", f"{M}/attendees"): Rule(
+        allowed=in_meeting(201, 403), refused=NOT_IN_MEETING, body=lambda: {"username": "yamamoto"}
+    ),
+    ("DELETE", f"{M}/attendees/{{username}}"): Rule(
+        allowed=in_meeting(204, 403), refused=NOT_IN_MEETING
+    ),
+    ("GET", f"{M}/notes"): Rule(allowed=in_meeting(200), refused=NOT_IN_MEETING),
+    ("POST", f"{M}/notes"): Rule(
+        allowed=in_meeting(201), refused=NOT_IN_MEETING, body=lambda: {"text": "walk"}
+    ),
+    ("PATCH", f"{M}/notes/{{note_id}}"): Rule(
+        allowed={"suzuki": 200}, refused=NOT_IN_MEETING, body=lambda: {"text": "walk"}
+    ),
+    ("DELETE", f"{M}/notes/{{note_id}}"): Rule(allowed={"suzuki": 204}, refused=NOT_IN_MEETING),
+    ("GET", f"{M}/minutes.pdf"): Rule(allowed=in_meeting(200), refused=NOT_IN_MEETING),
+}
+
 # --- public endpoints -----------------------------------------------------------------------------
 PUBLIC_RULES: dict[tuple[str, str], int] = {
     ("GET", "/api/v1/trust/root.pem"): 200,  # the CA certificate that verifies our signatures
@@ -245,7 +314,12 @@ PUBLIC_RULES: dict[tuple[str, str], int] = {
 
 # Every table of endpoints without a {document_id}, in the order the walk looks them up: a new
 # table (a new app's endpoints) is added here.
-NON_DOCUMENT_RULES: list[dict[tuple[str, str], Rule]] = [TASK_RULES, OWN_RULES, DESIGNER_RULES]
+NON_DOCUMENT_RULES: list[dict[tuple[str, str], Rule]] = [
+    TASK_RULES,
+    OWN_RULES,
+    DESIGNER_RULES,
+    MEETING_RULES,
+]
 
 
 # --- pages ----------------------------------------------------------------------------------------
@@ -259,6 +333,13 @@ POST_ONLY_PAGES = {"/logout/", "/security/devices/remove/"}
 # Pages for some people only; everyone else signed in gets 403.
 RESTRICTED_PAGES = {
     "/analytics/": set(ANALYSTS),
+    "/meetings/{meeting}/edit/": {"sato"},
     "/routes/": {"admin"},
     "/routes/kacho-senketsu/": {"admin"},
+}
+# Pages of one object that only some people may know of: everyone else signed in gets 404, as
+# for a document they may not read ({meeting}: the scenario's meeting).
+NOT_FOUND_PAGES = {
+    "/meetings/{meeting}/": MEETING_PEOPLE,
+    "/meetings/{meeting}/edit/": MEETING_PEOPLE,
 }
