@@ -84,7 +84,7 @@ def as_json(request: Request, briefing: Briefing) -> dict[str, Any]:
         "ended_reason": briefing.ended_reason,
         "live": briefing.live,
         "view": services.view_of(briefing),
-        "followers": roster.count(briefing.pk) if briefing.live else 0,
+        "followers": roster.count(briefing.pk, briefing.code) if briefing.live else 0,
         "socket": "/ws/notifications/",
     }
 

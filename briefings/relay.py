@@ -70,6 +70,7 @@ class Socket(Protocol):
 @dataclass
 class Membership:
     briefing_id: int
+    code: str
     presenter: bool
     checked_at: float
     heartbeat: asyncio.Task[None] | None = None
@@ -197,14 +198,14 @@ async def _join(socket: Socket, message: dict[str, Any]) -> None:
     previous = _members.get(socket)
     if previous is not None:
         await _leave(socket, previous, quiet=previous.briefing_id == briefing.pk)
-    membership = Membership(briefing.pk, presenting, time.monotonic())
+    membership = Membership(briefing.pk, briefing.code, presenting, time.monotonic())
     _members[socket] = membership
     await socket.channel_layer.group_add(membership.group, socket.channel_name)
     if presenting:
         _start_heartbeat(socket, membership)
-        followers = await database_sync_to_async(roster.count)(briefing.pk)
+        followers = await database_sync_to_async(roster.count)(briefing.pk, briefing.code)
     else:
-        followers = await database_sync_to_async(roster.joined)(briefing.pk)
+        followers = await database_sync_to_async(roster.joined)(briefing.pk, briefing.code)
     await _send(
         socket,
         {
@@ -404,7 +405,7 @@ async def _leave(socket: Socket, membership: Membership, *, quiet: bool = False)
     if membership.presenter:
         await database_sync_to_async(services.seen)(membership.briefing_id, socket.user_id or 0)
         return
-    count = await database_sync_to_async(roster.left)(membership.briefing_id)
+    count = await database_sync_to_async(roster.left)(membership.briefing_id, membership.code)
     if not quiet:
         await _group_send(socket, membership.group, {"type": "briefing.followers", "count": count})
 
@@ -457,10 +458,10 @@ async def _presenter_changed(socket: Socket, membership: Membership, frame: dict
     membership.presenter = now_presenting
     if now_presenting:
         _start_heartbeat(socket, membership)
-        await database_sync_to_async(roster.left)(membership.briefing_id)
+        await database_sync_to_async(roster.left)(membership.briefing_id, membership.code)
     else:
         _stop_heartbeat(membership)
-        await database_sync_to_async(roster.joined)(membership.briefing_id)
+        await database_sync_to_async(roster.joined)(membership.briefing_id, membership.code)
 
 
 async def _still_may_follow(socket: Socket, membership: Membership) -> bool:

@@ -16,12 +16,13 @@ logger = logging.getLogger(__name__)
 TTL_SECONDS = 12 * 3600
 
 
-def _key(briefing_id: int) -> str:
-    return f"briefings:followers:{briefing_id}"
+def _key(briefing_id: int, code: str) -> str:
+    # With the code: a database restored or recreated (tests) reuses ids, never id and code.
+    return f"briefings:followers:{briefing_id}:{code}"
 
 
-def _add(briefing_id: int, delta: int) -> int:
-    key = _key(briefing_id)
+def _add(briefing_id: int, code: str, delta: int) -> int:
+    key = _key(briefing_id, code)
     try:
         cache.add(key, 0, timeout=TTL_SECONDS)
         count = cache.incr(key, delta)
@@ -37,17 +38,17 @@ def _add(briefing_id: int, delta: int) -> int:
     return count
 
 
-def joined(briefing_id: int) -> int:
-    return _add(briefing_id, 1)
+def joined(briefing_id: int, code: str) -> int:
+    return _add(briefing_id, code, 1)
 
 
-def left(briefing_id: int) -> int:
-    return _add(briefing_id, -1)
+def left(briefing_id: int, code: str) -> int:
+    return _add(briefing_id, code, -1)
 
 
-def count(briefing_id: int) -> int:
+def count(briefing_id: int, code: str) -> int:
     try:
-        return max(0, int(cache.get(_key(briefing_id)) or 0))
+        return max(0, int(cache.get(_key(briefing_id, code)) or 0))
     except Exception:
         logger.exception("follower count of briefing %s unknown", briefing_id)
         return 0

@@ -6,17 +6,53 @@ the live part through the notification socket (briefings.relay).
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.templatetags.static import static
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from api.errors import ApiError
 from briefings import services
-from frontend import workspace
+from frontend import strings, workspace
 from org.auth import user_of
+
+
+def _strings() -> dict[str, Any]:
+    return {
+        "roles": {
+            "connecting": _("Connecting…"),
+            "presenter": _("You are presenting"),
+            "follower": _("Following the presenter"),
+            "browsing": _("Browsing on your own"),
+            "ended": _("Ended"),
+            "refused": _("Not allowed"),
+        },
+        "pageNumber": _("%(n)s / %(total)s"),
+        "pageAnnounce": _("Page %(n)s of %(total)s, %(part)s"),
+        "browsing": _(
+            "You are browsing on your own; “Back to the presenter” (b) returns to the presenter."
+        ),
+        "following": _("Back with the presenter, page %(n)s."),
+        "followers": _("%(n)s following"),
+        "copied": _("The link is copied."),
+        "copyPrompt": _("The link for the followers:"),
+        "chooseFirst": _("Choose the next presenter first."),
+        "confirmEnd": _("End the briefing for everyone?"),
+        "failed": _("That did not work; try again."),
+        "youPresent": _("You are presenting now."),
+        "nowPresenting": _("%(name)s is presenting now."),
+        "ended": _("The briefing has ended."),
+        "endedTimeout": _("The briefing has ended: the presenter was away for 10 minutes."),
+        "reconnecting": _("Connection lost; reconnecting…"),
+        "signedOut": _("You have been signed out. Sign in again to follow."),
+        "noFullscreen": _("This browser did not allow full screen; press F11."),
+        "picker": strings.drafting()["picker"],
+    }
 
 
 @login_required
@@ -60,6 +96,7 @@ def briefing(request: HttpRequest, briefing_id: int) -> HttpResponse:
         "pages": record.pages,
         "parts": [p.as_json() for p in record.parts],
         "boxes": record.boxes,
+        "strings": _strings(),
     }
     return render(
         request,

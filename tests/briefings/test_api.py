@@ -52,7 +52,7 @@ def test_someone_who_may_not_read_the_document_cannot_start_join_or_see_it(beare
     joined = bearer("ito").post("/api/v1/briefings/join", {"code": body["code"]}, format="json")
     assert joined.status_code == 403
     error = joined.json()["error"]
-    assert error["code"] == "forbidden" and "may not read" in error["message"]
+    assert error["code"] == "forbidden" and "閲覧する権限がありません" in error["message"]
     assert bearer("ito").get(f"/api/v1/briefings/{body['id']}").status_code == 404
     assert not AuditEntry.objects.filter(action="briefing.join").exists()
 
