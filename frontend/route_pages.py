@@ -85,13 +85,18 @@ def route_design(request: HttpRequest, code: str) -> HttpResponse:
     _administrator(request)
     template = get_object_or_404(RouteTemplate, code=code)
     draft, row = designer.draft_of(template)
+    draft_changes, changes = designer.changes_of(template)
     return render(
         request,
         "frontend/route_design.html",
         {
             "template": template,
-            "versions": [version_data(v) for v in designer.versions_of(template)],
+            "versions": [
+                {**version_data(v), "changes": [c.text for c in changes.get(v.pk, [])]}
+                for v in designer.versions_of(template)
+            ],
             "has_draft": row is not None,
+            "draft_changes": [c.text for c in draft_changes],
             "config": {
                 "code": template.code,
                 "draft": draft,

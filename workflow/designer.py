@@ -58,6 +58,7 @@ from workflow.resolution import (
     slots_for,
     stage_applies,
 )
+from workflow.route_diff import Change, route_changes
 from workflow.versions import route_on, route_version_on, rules_on
 
 
@@ -173,6 +174,24 @@ def versions_of(template: RouteTemplate) -> list[RouteVersion]:
         .select_related("published_by")
         .order_by("-valid_from", "-id")
     )
+
+
+def changes_of(template: RouteTemplate) -> tuple[list[Change], dict[int, list[Change]]]:
+    """What the saved draft would change against the latest published version, and what each
+    published version changed against the one before it (by version id)."""
+    published = sorted(versions_of(template), key=lambda v: (v.valid_from or dt.date.min, v.pk))
+    by_version: dict[int, list[Change]] = {}
+    previous: dict[str, Any] | None = None
+    for version in published:
+        # the first version is the route as it was made: nothing to compare it with
+        by_version[version.pk] = (
+            route_changes(previous, version.definition) if previous is not None else []
+        )
+        previous = version.definition
+    definition, draft = draft_of(template)
+    if draft is None:
+        return [], by_version
+    return route_changes(previous or route_from_rows(template).as_json(), definition), by_version
 
 
 # --- Putting versions in force ------------------------------------------------------------------

@@ -75,6 +75,12 @@ def test_an_administrator_builds_publishes_and_simulates_a_route(open_page):
     assert "審査（2人中1人）" in later and "山本" in later
     now = _simulate(page)
     assert "審査（2人中1人）" not in now and "鈴木" in now and "佐藤" in now
+    # The versions say what each changed.
+    page.reload()
+    changed = page.locator("table tbody tr").first.inner_text()
+    assert "審査（2人中1人）" in changed, changed
+    page.locator("h3", has_text="版").first.scroll_into_view_if_needed()
+    screenshot(page, "19b-route-versions-2560")
 
     laptop = open_page("admin", width=1366, height=768)
     laptop.goto("/routes/")

@@ -245,3 +245,40 @@ def test_a_quorum_in_percent_counts_the_people_named(demo_org):
     )  # 1 of 3 is not 50%
     services.approve(User.objects.get(username="yamamoto"), open_for("yamamoto"))
     assert open_for("sato")  # 2 of 3: the stage is done
+
+
+def test_the_design_page_says_what_a_draft_and_each_version_change(demo_org):
+    from django.test import Client
+
+    from org.models import User
+
+    template = RouteTemplate.objects.get(code="kacho-senketsu")
+    definition, _draft = designer.draft_of(template)
+    definition["stages"].insert(
+        1,
+        {
+            "name": "審査",
+            "mode": "sequential",
+            "role": "approve",
+            "rules": [{"kind": "user", "user": "watanabe"}],
+        },
+    )
+    assert (
+        admin()
+        .put("/api/v1/routes/kacho-senketsu/draft", {"definition": definition}, format="json")
+        .status_code
+        == 200
+    )
+    page = Client()
+    page.force_login(User.objects.get(username="admin"))
+    html = page.get("/routes/kacho-senketsu/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "What the saved draft changes" in html and "審査: added" in html
+    published = admin().post(
+        "/api/v1/routes/kacho-senketsu/publish",
+        {"valid_from": timezone.localdate().isoformat(), "note": "審査段"},
+        format="json",
+    )
+    assert published.status_code == 201, published.content
+    html = page.get("/routes/kacho-senketsu/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "What the saved draft changes" not in html
+    assert html.count("審査: added") == 1  # in the new version's row
