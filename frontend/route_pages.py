@@ -74,6 +74,17 @@ def routes(request: HttpRequest) -> HttpResponse:
                 {**row, "decider": names.get(row["template"], "")}
                 for row in rules_as_json(rules_on())
             ],
+            "rules_versions": [
+                {
+                    "number": v.number,
+                    "valid_from": v.valid_from,
+                    "published_by": str(v.published_by) if v.published_by else "",
+                    "note": v.note,
+                    "in_force": v.applied_at is not None,
+                    "changes": [c.text for c in changes],
+                }
+                for v, changes in designer.rules_versions()
+            ],
             "config": {"choices": _choices(), "t": strings.routes()},
         },
     )

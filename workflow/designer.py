@@ -58,7 +58,7 @@ from workflow.resolution import (
     slots_for,
     stage_applies,
 )
-from workflow.route_diff import Change, route_changes
+from workflow.route_diff import Change, route_changes, rules_changes
 from workflow.versions import route_on, route_version_on, rules_on
 
 
@@ -192,6 +192,23 @@ def changes_of(template: RouteTemplate) -> tuple[list[Change], dict[int, list[Ch
     if draft is None:
         return [], by_version
     return route_changes(previous or route_from_rows(template).as_json(), definition), by_version
+
+
+def rules_versions() -> list[tuple[RulesVersion, list[Change]]]:
+    """The published versions of the 専決規程, newest first, each with what it changed against
+    the one before it (nothing for the first)."""
+    published = list(
+        RulesVersion.objects.filter(published_at__isnull=False)
+        .select_related("published_by")
+        .order_by("valid_from", "id")
+    )
+    out: list[tuple[RulesVersion, list[Change]]] = []
+    previous: list[Any] | None = None
+    for version in published:
+        changes = rules_changes(previous, version.definition) if previous is not None else []
+        out.append((version, changes))
+        previous = version.definition
+    return out[::-1]
 
 
 # --- Putting versions in force ------------------------------------------------------------------

@@ -191,6 +191,10 @@ def test_the_rules_export_and_import_as_csv(demo_org):
     )
     assert today_rule["template"] == "bucho-senketsu"
     assert tomorrow_rule["template"] == "kacho-senketsu"
+    # The rules page says what the new version changes: the band moved.
+    changes = designer.rules_versions()[0][1]
+    assert changes and {c.field for c in changes} <= {"amount_min", "amount_max"}, changes
+    assert any(c.before == 1000000 and c.after == 2000000 for c in changes)
     # A bad file changes nothing and names its lines.
     bad = (header + "\r\n10,x,,,,,no-such-route,,\r\n20,y,,abc,,,kacho-senketsu,,\r\n").encode()
     refused = admin().post(
