@@ -423,6 +423,25 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "api.schema.add_error_responses",
     ],
+    # Fields of the same name with other choices (status, kind, action, level) would otherwise
+    # get names with a hash, and rename the enums already published.
+    "ENUM_NAME_OVERRIDES": {
+        "StatusEnum": "documents.models.Status",
+        "ActionEnum": "retention.models.DisposalAction",
+        "LevelEnum": ["reminder", "escalation"],
+        "RouteStatusEnum": "workflow.models.RouteStatus",
+        "StageStatusEnum": "workflow.models.StageStatus",
+        "TaskStatusEnum": "workflow.models.SlotStatus",
+        "TaskKindEnum": "workflow.models.SlotKind",
+        "StageModeEnum": "workflow.models.StageMode",
+        "StageRoleEnum": "workflow.models.StageRole",
+        "HistoryActionEnum": "workflow.models.ActionKind",
+        "ApproverRuleKindEnum": "workflow.models.RuleKind",
+        "RelativeLevelEnum": "workflow.models.RelativeLevel",
+        "TaskActionEnum": "workflow.responses.TASK_ACTION_CHOICES",
+        "DocumentActionEnum": "workflow.responses.DOCUMENT_ACTION_CHOICES",
+        "DeviationEnum": "workflow.responses.DEVIATION_CHOICES",
+    },
 }
 
 # --- Internationalisation: Japanese first, English second ---------------------------------------

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,7 +16,7 @@ from documents.api import visible_document
 from org.auth import user_of
 from org.models import User
 from security.stepup import require_recent_second_factor
-from workflow import personnel, questions, services, states
+from workflow import personnel, questions, responses, services, states
 from workflow.models import Question, Route, RouteStage, Slot, SlotStatus
 from workflow.resolution import PlannedRoute
 
@@ -166,17 +166,37 @@ def plan_data(planned: PlannedRoute) -> dict[str, Any]:
 
 
 class RoutePreviewView(APIView):
-    @extend_schema(summary="The route and people this document would get if submitted now")
+    @extend_schema(
+        parameters=[SubmitSerializer],
+        responses={
+            200: responses.RoutePlanSerializer,
+            422: OpenApiResponse(
+                description="No route resolves (no rule matches, a post is vacant), the route "
+                "chosen ranks below the 専決規程's decider, or the drafter added themself"
+            ),
+        },
+        summary="The route and people this document would get if submitted now",
+    )
     def get(self, request: Request, document_id: int) -> Response:
         document = visible_document(request, document_id)
         form = SubmitSerializer(data=request.query_params)
         form.is_valid(raise_exception=True)
-        planned = services.plan(document, template_code=form.validated_data.get("route") or None)
+        # The people the drafter would add count too, as they do on submission.
+        planned = services.plan(
+            document,
+            template_code=form.validated_data.get("route") or None,
+            approvers=form.validated_data["add_approvers"],
+            readers=form.validated_data["add_readers"],
+        )
         return Response(plan_data(planned))
 
 
 class SubmitView(APIView):
-    @extend_schema(request=SubmitSerializer, summary="Submit (or resubmit) a document")
+    @extend_schema(
+        request=SubmitSerializer,
+        responses=responses.RouteSerializer,
+        summary="Submit (or resubmit) a document",
+    )
     def post(self, request: Request, document_id: int) -> Response:
         document = visible_document(request, document_id)
         require_recent_second_factor(request)  # submitting seals the drafter's box: step-up
@@ -193,7 +213,11 @@ class SubmitView(APIView):
 
 
 class WithdrawView(APIView):
-    @extend_schema(request=ReasonSerializer, summary="Withdraw a submitted document (引き戻し)")
+    @extend_schema(
+        request=ReasonSerializer,
+        responses=responses.RouteSerializer,
+        summary="Withdraw a submitted document (引き戻し)",
+    )
     def post(self, request: Request, document_id: int) -> Response:
         document = visible_document(request, document_id)
         form = ReasonSerializer(data=request.data)
@@ -203,7 +227,10 @@ class WithdrawView(APIView):
 
 
 class RouteView(APIView):
-    @extend_schema(summary="The document's routes, newest first, with stages, slots and history")
+    @extend_schema(
+        responses=responses.DocumentRoutesSerializer,
+        summary="The document's routes, newest first, with stages, slots and history",
+    )
     def get(self, request: Request, document_id: int) -> Response:
         document = visible_document(request, document_id)
         history = [
@@ -237,7 +264,7 @@ class RouteView(APIView):
 
 
 class TaskListView(APIView):
-    @extend_schema(summary="My open tasks")
+    @extend_schema(responses=responses.TaskListSerializer, summary="My open tasks")
     def get(self, request: Request) -> Response:
         user = user_of(request)
         slots = (
@@ -293,6 +320,7 @@ class ReassignSerializer(serializers.Serializer):
 class ReassignView(APIView):
     @extend_schema(
         request=ReassignSerializer,
+        responses=responses.TaskSerializer,
         summary="Reassign an open task (administrators, or the assignee's superior)",
     )
     def post(self, request: Request, task_id: int) -> Response:
@@ -334,6 +362,7 @@ def _question_data(question: Question) -> dict[str, Any]:
 class AskView(APIView):
     @extend_schema(
         request=AskSerializer,
+        responses={201: responses.QuestionSerializer},
         summary="Ask the drafter or an earlier approver a question (質疑); the task stays yours",
     )
     def post(self, request: Request, task_id: int) -> Response:
@@ -349,7 +378,11 @@ class AskView(APIView):
 
 
 class AnswerView(APIView):
-    @extend_schema(request=AnswerSerializer, summary="Answer the question of this task (質疑)")
+    @extend_schema(
+        request=AnswerSerializer,
+        responses=responses.QuestionSerializer,
+        summary="Answer the question of this task (質疑)",
+    )
     def post(self, request: Request, task_id: int) -> Response:
         form = AnswerSerializer(data=request.data)
         form.is_valid(raise_exception=True)
@@ -358,7 +391,11 @@ class AnswerView(APIView):
 
 
 class ApproveView(APIView):
-    @extend_schema(request=CommentSerializer, summary="Approve (agree, mark read, post-review)")
+    @extend_schema(
+        request=CommentSerializer,
+        responses=responses.TaskSerializer,
+        summary="Approve (agree, mark read, post-review)",
+    )
     def post(self, request: Request, task_id: int) -> Response:
         require_recent_second_factor(request)  # approving signs: step-up (security.stepup)
         form = CommentSerializer(data=request.data)
@@ -368,7 +405,11 @@ class ApproveView(APIView):
 
 
 class SendBackView(APIView):
-    @extend_schema(request=SendBackSerializer, summary="Send back to the drafter or a stage")
+    @extend_schema(
+        request=SendBackSerializer,
+        responses=responses.TaskSerializer,
+        summary="Send back to the drafter or a stage",
+    )
     def post(self, request: Request, task_id: int) -> Response:
         require_recent_second_factor(request)  # every task action signs the record
         form = SendBackSerializer(data=request.data)
@@ -380,7 +421,7 @@ class SendBackView(APIView):
 
 
 class RejectView(APIView):
-    @extend_schema(request=ReasonSerializer, summary="Reject")
+    @extend_schema(request=ReasonSerializer, responses=responses.TaskSerializer, summary="Reject")
     def post(self, request: Request, task_id: int) -> Response:
         require_recent_second_factor(request)  # every task action signs the record
         form = SendBackSerializer(data={**request.data, "to": "drafter"})
@@ -395,7 +436,11 @@ class SkipSerializer(serializers.Serializer):
 
 
 class SkipStageView(APIView):
-    @extend_schema(request=SkipSerializer, summary="Skip a skippable stage (administrators)")
+    @extend_schema(
+        request=SkipSerializer,
+        responses=responses.RouteSerializer,
+        summary="Skip a skippable stage (administrators)",
+    )
     def post(self, request: Request, document_id: int) -> Response:
         document = visible_document(request, document_id)
         form = SkipSerializer(data=request.data)
@@ -408,7 +453,11 @@ class SkipStageView(APIView):
 
 
 class BulkApproveView(APIView):
-    @extend_schema(request=BulkSerializer, summary="Approve many tasks; a result per task")
+    @extend_schema(
+        request=BulkSerializer,
+        responses=responses.BulkApprovalSerializer,
+        summary="Approve many tasks; a result per task",
+    )
     def post(self, request: Request) -> Response:
         require_recent_second_factor(request)  # approving signs: step-up (security.stepup)
         form = BulkSerializer(data=request.data)

@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 from documents.models import DocumentType
 from org.auth import user_of
 from org.models import Department, User
-from workflow import designer, rules_csv
+from workflow import designer, responses, rules_csv
 from workflow.api import person, plan_data
 from workflow.definitions import RouteDef, rules_as_json
 from workflow.models import RouteTemplate, RouteVersion, RulesVersion
@@ -60,7 +60,10 @@ def route_summary(template: RouteTemplate, on: dt.date | None = None) -> dict[st
 class RouteListView(APIView):
     permission_classes = [IsAdministrator]
 
-    @extend_schema(summary="Route templates with the version in force (administrators)")
+    @extend_schema(
+        responses=responses.RouteListSerializer,
+        summary="Route templates with the version valid today (administrators)",
+    )
     def get(self, request: Request) -> Response:
         return Response(
             {"results": [route_summary(t) for t in RouteTemplate.objects.filter(is_active=True)]}
@@ -70,7 +73,10 @@ class RouteListView(APIView):
 class RouteDetailView(APIView):
     permission_classes = [IsAdministrator]
 
-    @extend_schema(summary="A route: in force, its draft, and its versions by date")
+    @extend_schema(
+        responses=responses.RouteDetailSerializer,
+        summary="A route: in force, its draft, and its versions by date",
+    )
     def get(self, request: Request, code: str) -> Response:
         template = get_object_or_404(RouteTemplate, code=code)
         draft, row = designer.draft_of(template)
@@ -91,7 +97,11 @@ class DraftSerializer(serializers.Serializer):
 class RouteDraftView(APIView):
     permission_classes = [IsAdministrator]
 
-    @extend_schema(request=DraftSerializer, summary="Save the route's draft (nothing changes yet)")
+    @extend_schema(
+        request=DraftSerializer,
+        responses=responses.RouteDraftSerializer,
+        summary="Save the route's draft (nothing changes yet)",
+    )
     def put(self, request: Request, code: str) -> Response:
         template = get_object_or_404(RouteTemplate, code=code)
         form = DraftSerializer(data=request.data)
@@ -99,7 +109,7 @@ class RouteDraftView(APIView):
         draft = designer.save_draft(template, form.validated_data["definition"], user_of(request))
         return Response({"draft": draft.definition})
 
-    @extend_schema(summary="Discard the route's draft")
+    @extend_schema(responses={204: None}, summary="Discard the route's draft")
     def delete(self, request: Request, code: str) -> Response:
         designer.discard_draft(get_object_or_404(RouteTemplate, code=code))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -115,6 +125,7 @@ class RoutePublishView(APIView):
 
     @extend_schema(
         request=PublishSerializer,
+        responses={201: responses.PublishedVersionSerializer},
         summary="Publish the draft as the version valid from a date (today or later)",
     )
     def post(self, request: Request, code: str) -> Response:
@@ -165,6 +176,7 @@ class SimulateView(APIView):
 
     @extend_schema(
         request=SimulateSerializer,
+        responses=responses.SimulationSerializer,
         summary="The route a document would get on a date, people and deputies of that day; "
         "writes nothing",
     )
@@ -208,6 +220,7 @@ class CheckView(APIView):
 
     @extend_schema(
         parameters=[CheckSerializer],
+        responses=responses.RouteCheckSerializer,
         summary="Every department × type × amount band on a date whose route does not resolve, "
         "and the tasks of running documents whose post is vacant on that date",
     )
@@ -242,7 +255,9 @@ class RulesView(APIView):
     permission_classes = [IsAdministrator]
 
     @extend_schema(
-        parameters=[CheckSerializer], summary="The 専決規程 valid on a date, and its versions"
+        parameters=[CheckSerializer],
+        responses=responses.RulesTableSerializer,
+        summary="The 専決規程 valid on a date, and its versions",
     )
     def get(self, request: Request) -> Response:
         form = CheckSerializer(data=request.query_params)
@@ -272,6 +287,7 @@ class RulesCsvView(APIView):
 
     @extend_schema(
         parameters=[CheckSerializer],
+        responses={(200, "text/csv"): responses.RULES_CSV},
         summary="The 専決規程 valid on a date as CSV (UTF-8 with BOM)",
     )
     def get(self, request: Request) -> HttpResponse:
@@ -296,6 +312,7 @@ class RulesImportView(APIView):
 
     @extend_schema(
         request={"multipart/form-data": RulesImportSerializer},
+        responses={201: responses.PublishedVersionSerializer},
         summary="Import the 専決規程 from CSV as the version valid from a date (whole or nothing)",
     )
     def post(self, request: Request) -> Response:

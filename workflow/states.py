@@ -520,6 +520,7 @@ def _closed(flow: Any, name: str) -> Refusal:
 
 
 TASK_ACTIONS = ("approve", "send_back", "reject", "resubmit", "ask", "answer")
+DOCUMENT_ACTIONS = ("submit", "resubmit", "withdraw")
 
 
 def task_actions(user: User, slot: Slot, route: Route | None = None) -> frozenset[str]:
@@ -535,9 +536,7 @@ def task_actions(user: User, slot: Slot, route: Route | None = None) -> frozense
 def document_actions(user: User, document: Document, route: Route | None) -> frozenset[str]:
     """What `user` may do on the document as a whole now (submit, resubmit, withdraw)."""
     flow = DocumentFlow(document, route)
-    return frozenset(
-        name for name in ("submit", "resubmit", "withdraw") if refusal(flow, name, user)
-    )
+    return frozenset(name for name in DOCUMENT_ACTIONS if refusal(flow, name, user))
 
 
 def skippable_stages(user: User, stages: Iterable[RouteStage]) -> frozenset[int]:
