@@ -35,13 +35,13 @@ from org.models import User
 # --- shapes ------------------------------------------------------------------------------------
 
 
-class PersonSerializer(serializers.Serializer):
+class BriefingPersonSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     username = serializers.CharField()
     name = serializers.CharField()
 
 
-class ViewSerializer(serializers.Serializer):
+class BriefingViewSerializer(serializers.Serializer):
     part = serializers.CharField(help_text='The record\'s part: "cover" or "a<attachment id>".')
     page = serializers.IntegerField(help_text="The page in the record, 1-based.")
     zoom = serializers.FloatField(help_text="1 = the page fits the screen.")
@@ -57,12 +57,12 @@ class BriefingSerializer(serializers.Serializer):
     document = serializers.IntegerField(allow_null=True)
     meeting = serializers.IntegerField(allow_null=True)
     title = serializers.CharField()
-    presenter = PersonSerializer()
+    presenter = BriefingPersonSerializer()
     started_at = serializers.DateTimeField()
     ended_at = serializers.DateTimeField(allow_null=True)
     ended_reason = serializers.ChoiceField(choices=["", "ended", "timeout"])
     live = serializers.BooleanField()
-    view = ViewSerializer()
+    view = BriefingViewSerializer()
     followers = serializers.IntegerField(help_text="Followers connected now (a hint).")
     socket = serializers.CharField(
         help_text="Where to send {'type': 'briefing.join', 'briefing': id} (WebSocket)."
@@ -89,7 +89,7 @@ def as_json(request: Request, briefing: Briefing) -> dict[str, Any]:
     }
 
 
-class StartSerializer(serializers.Serializer):
+class BriefingStartSerializer(serializers.Serializer):
     document = serializers.IntegerField(min_value=1, required=False)
     meeting = serializers.IntegerField(min_value=1, required=False)
 
@@ -99,7 +99,7 @@ class StartSerializer(serializers.Serializer):
         return attrs
 
 
-class JoinSerializer(serializers.Serializer):
+class BriefingJoinSerializer(serializers.Serializer):
     code = serializers.CharField(max_length=32, help_text="The six characters, any case.")
 
     def validate_code(self, value: str) -> str:
@@ -109,7 +109,7 @@ class JoinSerializer(serializers.Serializer):
         return code
 
 
-class HandoverSerializer(serializers.Serializer):
+class BriefingHandoverSerializer(serializers.Serializer):
     to = serializers.CharField(max_length=150, help_text="The user name of the next presenter.")
 
 
@@ -118,7 +118,7 @@ class HandoverSerializer(serializers.Serializer):
 
 class BriefingListView(APIView):
     @extend_schema(
-        request=StartSerializer,
+        request=BriefingStartSerializer,
         responses={201: BriefingSerializer},
         summary="Start a briefing (説明モード) of a document",
         description="Anyone who may read the document; its code and page go to the followers. "
@@ -126,7 +126,7 @@ class BriefingListView(APIView):
     )
     def post(self, request: Request) -> Response:
         user = user_of(request)
-        form = StartSerializer(data=request.data)
+        form = BriefingStartSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         if "meeting" in form.validated_data:
             meeting = Meeting.objects.filter(pk=form.validated_data["meeting"]).first()
@@ -149,13 +149,13 @@ class BriefingListView(APIView):
 
 class JoinView(APIView):
     @extend_schema(
-        request=JoinSerializer,
+        request=BriefingJoinSerializer,
         responses={200: BriefingSerializer},
         summary="Join a live briefing by its code",
         description="403 for someone who may not read the document; 404 for an unknown code.",
     )
     def post(self, request: Request) -> Response:
-        form = JoinSerializer(data=request.data)
+        form = BriefingJoinSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         briefing = services.join_by_code(user_of(request), form.validated_data["code"])
         return Response(as_json(request, briefing))
@@ -169,7 +169,7 @@ class BriefingView(APIView):
 
 class HandoverView(APIView):
     @extend_schema(
-        request=HandoverSerializer,
+        request=BriefingHandoverSerializer,
         responses={200: BriefingSerializer},
         summary="Hand the briefing over to another person",
         description="The presenter; the next one must be able to read the document (422).",
@@ -177,7 +177,7 @@ class HandoverView(APIView):
     def post(self, request: Request, briefing_id: int) -> Response:
         user = user_of(request)
         briefing = services.visible(user, briefing_id)
-        form = HandoverSerializer(data=request.data)
+        form = BriefingHandoverSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         to = User.objects.filter(username=form.validated_data["to"], is_active=True).first()
         if to is None:

@@ -107,9 +107,7 @@ async def _refuse(socket: Socket, about: str, code: str, message: str, status: i
 
 
 async def _group_send(socket: Socket, group: str, frame: dict[str, Any]) -> None:
-    await socket.channel_layer.group_send(
-        group, {"type": "briefing.frame", "frame": frame, "sender": socket.channel_name}
-    )
+    await socket.channel_layer.group_send(group, services.group_event(frame, socket.channel_name))
 
 
 def _number(value: Any) -> float | None:
@@ -321,9 +319,7 @@ async def _throttled(socket: Socket, membership: Membership, frame: dict[str, An
                 return
             state.last = loop.time()
             task = loop.create_task(
-                layer.group_send(
-                    group, {"type": "briefing.frame", "frame": pending, "sender": state.sender}
-                )
+                layer.group_send(group, services.group_event(pending, state.sender))
             )
             state.tasks.add(task)
             task.add_done_callback(state.tasks.discard)
@@ -437,7 +433,8 @@ async def deliver(socket: Socket, event: dict[str, Any]) -> None:
         await _presenter_changed(socket, membership, frame)
     elif not await _still_may_follow(socket, membership):
         return
-    await _send(socket, frame)
+    text = event.get("text")
+    await socket.send(text_data=text if isinstance(text, str) else json.dumps(frame))
 
 
 async def _end_membership(socket: Socket, membership: Membership) -> None:

@@ -8,6 +8,7 @@ briefing (`Briefing.group`; briefings.relay turns the event into a socket frame)
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime
 from typing import Any
@@ -36,6 +37,13 @@ CODE_ATTEMPTS = 8
 # --- what connected sockets hear -----------------------------------------------------------------
 
 
+def group_event(frame: dict[str, Any], sender: str = "") -> dict[str, Any]:
+    """The channel-layer event carrying `frame` to every socket of a briefing; the text is
+    encoded once here rather than once per follower."""
+    text = json.dumps(frame, ensure_ascii=False)
+    return {"type": "briefing.frame", "frame": frame, "text": text, "sender": sender}
+
+
 def push(group: str, frame: dict[str, Any]) -> None:
     """Send `frame` to every socket in `group` once the current transaction commits (at once
     outside one). A failed push is logged: the rows are right, and a reconnecting page reads
@@ -46,7 +54,7 @@ def push(group: str, frame: dict[str, Any]) -> None:
         if layer is None:
             return
         try:
-            async_to_sync(layer.group_send)(group, {"type": "briefing.frame", "frame": frame})
+            async_to_sync(layer.group_send)(group, group_event(frame))
         except Exception:
             logger.exception("briefing frame %s to %s not sent", frame.get("type"), group)
 

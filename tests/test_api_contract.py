@@ -114,6 +114,7 @@ REAL_IDS = (
     "meeting_id",
     "item_id",
     "note_id",
+    "briefing_id",
 )
 
 
@@ -128,6 +129,7 @@ def test_fuzz_every_operation(live_server: Any, demo_org: None) -> None:
         "meeting_id": [world.meeting],
         "item_id": [world.meeting_item],
         "note_id": [world.meeting_note],
+        "briefing_id": [world.briefing],
     }
     tokens = {
         name: create_token(User.objects.get(username=name), name="fuzz")[1]

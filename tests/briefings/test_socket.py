@@ -228,3 +228,56 @@ def test_the_presenters_socket_closing_starts_the_ten_minutes(document):
     before = Briefing.objects.get(pk=briefing.pk).presenter_seen_at
     async_to_sync(scenario)()
     assert Briefing.objects.get(pk=briefing.pk).presenter_seen_at > before
+
+
+def test_a_meeting_briefing_is_opened_by_its_chair_and_followed_by_its_people(document):
+    from meetings.models import Meeting
+
+    client = APIClient()
+    client.force_authenticate(User.objects.get(username="sato"))
+    created = client.post(
+        "/api/v1/meetings",
+        {
+            "title": "庁議",
+            "starts_at": "2026-12-10T10:00:00+09:00",
+            "attendees": ["suzuki"],
+            "documents": [document.pk],
+        },
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+    meeting = Meeting.objects.get(pk=created.json()["id"])
+    sato, suzuki, ito = (bearer_header(n) for n in ("sato", "suzuki", "ito"))
+
+    async def scenario() -> None:
+        early = communicator(suzuki)
+        await connect_ready(early)
+        await early.send_json_to({"type": "briefing.join", "meeting": meeting.pk})
+        waiting = await next_of_type(early, "error")
+        assert (waiting["code"], waiting["status"]) == ("not_started", 409)
+        outsider = communicator(ito)
+        await connect_ready(outsider)
+        await outsider.send_json_to({"type": "briefing.join", "meeting": meeting.pk})
+        assert (await next_of_type(outsider, "error"))["status"] == 404
+
+        chair, state = await joined(sato, meeting=meeting.pk)
+        assert state["role"] == "presenter" and state["briefing"]["meeting"] == meeting.pk
+        assert state["view"]["item"] == 0
+        await early.send_json_to({"type": "briefing.join", "meeting": meeting.pk})
+        state = await next_of_type(early, "briefing.state")
+        assert state["role"] == "follower" and state["briefing"]["title"] == "庁議"
+        await chair.send_json_to(
+            {"type": "briefing.view", "item": 0, "part": "cover", "page": 1, "zoom": 2}
+        )
+        view = await next_of_type(early, "briefing.view")
+        assert (view["item"], view["zoom"]) == (0, 2)
+        for comm in (chair, early, outsider):
+            await comm.disconnect()
+
+    async_to_sync(scenario)()
+    briefing = Briefing.objects.get(meeting=meeting)
+    assert (briefing.presenter.username, briefing.view_item, briefing.document_id) == (
+        "sato",
+        0,
+        None,
+    )

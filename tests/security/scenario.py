@@ -11,7 +11,7 @@
 
 `meeting` is sato's (organiser and chair) with suzuki and tanaka (MEETING_PEOPLE), the decided
 record frozen in it (`meeting_item`), suzuki's private note (`meeting_note`, PRIVATE_NOTE) and
-sato's shared one.
+sato's shared one. `briefing` is tanaka's briefing (説明モード) of the decided record.
 """
 
 from __future__ import annotations
@@ -65,6 +65,7 @@ class Scenario:
     meeting: int = 0
     meeting_item: int = 0
     meeting_note: int = 0
+    briefing: int = 0
 
 
 def session(username: str) -> APIClient:
@@ -147,6 +148,7 @@ def build() -> Scenario:
     notes = f"/api/v1/meetings/{meeting['id']}/notes"
     note = _ok(session("suzuki").post(notes, {"text": PRIVATE_NOTE}, format="json"))
     _ok(session("sato").post(notes, {"text": "shared", "layer": "shared"}, format="json"))
+    briefing = _ok(tanaka.post("/api/v1/briefings", {"document": decided}, format="json"))
     return Scenario(
         documents={"draft": draft, "secret": secret, "decided": decided},
         attachments={"draft": draft_file, "secret": secret_file, "decided": decided_file},
@@ -156,6 +158,7 @@ def build() -> Scenario:
         meeting=int(meeting["id"]),
         meeting_item=int(meeting["items"][0]["id"]),
         meeting_note=int(note["id"]),
+        briefing=int(briefing["id"]),
     )
 
 

@@ -93,6 +93,7 @@ def url_for(path: str, world: World, document: str | None) -> str:
         "{meeting_id}": s.meeting,
         "{item_id}": s.meeting_item,
         "{note_id}": s.meeting_note,
+        "{briefing_id}": s.briefing,
         "{username}": "tanaka",
     }
     for name, value in values.items():
@@ -267,6 +268,7 @@ def page_url(route: str, world: World, document: str | None) -> str:
         .replace("<int:page>", "1")
         .replace("<slug:code>", "kacho-senketsu")
         .replace("<int:meeting_id>", str(world.scenario.meeting))
+        .replace("<int:briefing_id>", str(world.scenario.briefing))
     )
 
 
@@ -280,12 +282,14 @@ def test_every_page_as_every_user(world: World) -> None:
             .replace("<int:page>", "")
             .replace("<slug:code>", "")
             .replace("<int:meeting_id>", "")
+            .replace("<int:briefing_id>", "")
         )
         if "<" in unknown:
             failures.append(f"{route}: a parameter the walk does not know: add it to page_url")
             continue
         documents: list[str | None] = list(DOCUMENTS) if "<int:document_id>" in route else [None]
         named = "/" + route.lstrip("/").replace("<int:meeting_id>", "{meeting}")
+        named = named.replace("<int:briefing_id>", "{briefing}")
         for document in documents:
             url = page_url(route, world, document)
             restricted = RESTRICTED_PAGES.get(url, RESTRICTED_PAGES.get(named))

@@ -305,6 +305,46 @@ MEETING_RULES: dict[tuple[str, str], Rule] = {
     ("GET", f"{M}/minutes.pdf"): Rule(allowed=in_meeting(200), refused=NOT_IN_MEETING),
 }
 
+# --- briefings (issue 21): tanaka presents the decided document ---------------------------------
+B = "/api/v1/briefings/{briefing_id}"
+BRIEFING_READERS = READERS["decided"]
+
+
+def on_briefing(presenter: int, reader: int) -> dict[str, int]:
+    """tanaka (the presenter) gets `presenter`, the document's other readers `reader`, and
+    everyone else 404: a briefing of a document they may not read does not exist for them."""
+    return {
+        **dict.fromkeys(USERS, 404),
+        **dict.fromkeys(BRIEFING_READERS, reader),
+        "tanaka": presenter,
+    }
+
+
+def _decided() -> dict[str, int]:
+    from documents.models import Document
+
+    return {"document": Document.objects.get(title="決裁済みの契約").pk}
+
+
+def _code() -> dict[str, str]:
+    from briefings.models import Briefing
+
+    return {"code": Briefing.objects.get(ended_at__isnull=True).code}
+
+
+BRIEFING_RULES: dict[tuple[str, str], Rule] = {
+    # Anyone who may read the document starts one; for the others it does not exist.
+    ("POST", "/api/v1/briefings"): Rule(allowed=on_briefing(201, 201), body=_decided),
+    # Holding the code is not enough: someone who may not read the document is refused (403).
+    ("POST", "/api/v1/briefings/join"): Rule(
+        allowed={**on_briefing(200, 200), **{u: 403 for u in USERS if u not in BRIEFING_READERS}},
+        body=_code,
+    ),
+    ("GET", B): Rule(allowed=on_briefing(200, 200)),
+    ("POST", f"{B}/handover"): Rule(allowed=on_briefing(200, 403), body=lambda: {"to": "suzuki"}),
+    ("POST", f"{B}/end"): Rule(allowed=on_briefing(200, 403)),
+}
+
 # --- public endpoints -----------------------------------------------------------------------------
 PUBLIC_RULES: dict[tuple[str, str], int] = {
     ("GET", "/api/v1/trust/root.pem"): 200,  # the CA certificate that verifies our signatures
@@ -319,6 +359,7 @@ NON_DOCUMENT_RULES: list[dict[tuple[str, str], Rule]] = [
     OWN_RULES,
     DESIGNER_RULES,
     MEETING_RULES,
+    BRIEFING_RULES,
 ]
 
 
@@ -340,6 +381,7 @@ RESTRICTED_PAGES = {
 # Pages of one object that only some people may know of: everyone else signed in gets 404, as
 # for a document they may not read ({meeting}: the scenario's meeting).
 NOT_FOUND_PAGES = {
+    "/briefings/{briefing}/": BRIEFING_READERS,
     "/meetings/{meeting}/": MEETING_PEOPLE,
     "/meetings/{meeting}/edit/": MEETING_PEOPLE,
 }
