@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class MeetingKind(models.TextChoices):
@@ -30,9 +31,10 @@ class MeetingKind(models.TextChoices):
 
 
 class MeetingState(models.TextChoices):
-    PLANNED = "planned", _("Planned")
-    IN_PROGRESS = "in_progress", _("In progress")
-    CLOSED = "closed", _("Closed")
+    # With a context: other apps translate "In progress" for a route, not a meeting.
+    PLANNED = "planned", pgettext_lazy("meeting state", "Planned")
+    IN_PROGRESS = "in_progress", pgettext_lazy("meeting state", "In progress")
+    CLOSED = "closed", pgettext_lazy("meeting state", "Closed")
 
 
 class Meeting(models.Model):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from tests.security import scenario
 pytestmark = pytest.mark.django_db
 
 WHEN = "2026-12-10T10:00:00+09:00"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 
 
 def _meeting(client: Any, **fields: Any) -> dict[str, Any]:
@@ -216,6 +218,8 @@ def test_notes_layers_and_the_minutes(clients: Any) -> None:
     for reader in (sato, suzuki):  # not even the author's own minutes carry a private note
         response = reader.get(f"{url}/minutes.pdf")
         assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+        ARTIFACTS.mkdir(exist_ok=True)  # to look at (ignored by git, kept by CI)
+        (ARTIFACTS / "meetings-minutes.pdf").write_bytes(response.content)
         reader_pdf = PdfReader(io.BytesIO(response.content))
         assert reader_pdf.metadata.title == "議事メモ 総務課 打合せ"
         # pypdf reads the Noto subset's code points with a NUL before each; pdftotext agrees.

@@ -57,6 +57,7 @@ function renderAttendees() {
         "li",
         {},
         el("span", { text: a.display_name }),
+        " ",
         fixed ? el("span", { class: "role", text: a.roles.map((r) => t.roles[r]).join("・") }) : null,
         meeting && !fixed
           ? el(
@@ -121,6 +122,7 @@ function renderDocuments() {
         row.number ? el("span", { class: "muted small", text: " " + row.number }) : null,
         row.version ? el("span", { class: "muted small", text: " " + format(t.version, { n: row.version }) }) : null,
         row.newer_version ? el("span", { class: "newer", text: t.newer }) : null,
+        " ",
         meeting && index > 0
           ? el("button", { type: "button", class: "link", "data-move": row.id, "data-step": -1 }, t.up, el("span", { class: "visually-hidden", text: " " + (row.title || "") }))
           : null,

@@ -61,6 +61,7 @@ export class NotesPanel {
             el("span", { class: `layer layer-${note.layer}`, text: this.t.layers[note.layer] }),
             " ",
             el("span", { class: "who", text: note.author.display_name }),
+            " ",
             where
               ? el("button", { type: "button", class: "link", "data-go": note.id }, where)
               : null,

@@ -21,7 +21,7 @@ export class ItemViewer {
     this.drawing = null;
     this.pen = false;
     this.onStroke = null;
-    new ResizeObserver(() => this.item && this.render()).observe(stage);
+    new ResizeObserver(() => this.pdf && this.render().catch(() => {})).observe(stage);
     this.#pointer();
   }
 
@@ -70,8 +70,11 @@ export class ItemViewer {
   }
 
   async render() {
-    const number = this.page;
-    const page = await this.pdf.getPage(number);
+    const pdf = this.pdf;
+    if (!pdf) {
+      return; // another item is opening
+    }
+    const page = await pdf.getPage(this.page);
     this.base = page.getViewport({ scale: 1 });
     const width = this.stage.clientWidth - 2;
     const height = Math.max(this.stage.clientHeight - 2, 200);
