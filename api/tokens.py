@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from django.db import transaction
 from django.dispatch import Signal
+from django.utils import timezone
 from knox.settings import knox_settings
 
 from api.models import ApiToken, TokenScope
@@ -27,6 +28,9 @@ def create_token(
 ) -> tuple[ApiToken, str]:
     """Returns the row and the token string, which exists nowhere else after this call."""
     ttl = expires_in if expires_in is not None else knox_settings.TOKEN_TTL
+    # The user's expired tokens go now (knox's authentication swept them on every request;
+    # api.authentication refuses and deletes an expired token when it is presented).
+    ApiToken.objects.filter(user=user, expiry__lt=timezone.now()).delete()
     token, key = ApiToken.objects.create(user=user, expiry=ttl, name=name, scope=scope)
     audit.record(
         "token.create",

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.db.models import Prefetch, prefetch_related_objects
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.request import Request
@@ -18,6 +19,7 @@ from api.serializers import (
 )
 from api.tokens import create_token, revoke_token
 from org.auth import user_of
+from org.models import Post, with_ancestors
 from org.services import roles_of
 
 
@@ -25,7 +27,16 @@ class MeView(APIView):
     @extend_schema(responses=MeSerializer, summary="The calling user")
     def get(self, request: Request) -> Response:
         user = user_of(request)
-        posts = list(user.posts.select_related("department__parent", "position"))
+        # One query for the posts, their departments' names and positions; primary_post
+        # reads the same rows.
+        prefetch_related_objects(
+            [user],
+            Prefetch(
+                "posts",
+                queryset=Post.objects.select_related(with_ancestors("department"), "position"),
+            ),
+        )
+        posts = list(user.posts.all())
         primary = user.primary_post
         data = {
             "username": user.username,

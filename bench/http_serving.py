@@ -87,12 +87,26 @@ def _environment(db: str, redis: str, data_dir: Path) -> dict[str, str]:
     }
 
 
-def _setup(documents: int) -> dict[str, Any]:
+def _setup(documents: int, reuse: bool) -> dict[str, Any]:
     """The demo organisation, signing keys warmed, `documents` submitted notices for reading."""
     import django
 
     django.setup()
     from django.core.management import call_command
+
+    if reuse:
+        from documents.models import Document
+
+        readable = list(
+            Document.objects.filter(title__startswith="通知文の発出について")
+            .order_by("pk")
+            .values_list("pk", flat=True)[:documents]
+        )
+        if readable:
+            from bench.support.workflow_setup import warm_keys
+
+            warm_keys()
+            return {"readable": readable}
 
     call_command("migrate", verbosity=0)
     call_command("seed_demo", verbosity=0, stdout=open(os.devnull, "w"))  # noqa: SIM115
@@ -352,15 +366,21 @@ def main() -> None:
     parser.add_argument("--documents", type=int, default=200)
     parser.add_argument("--approvals", type=float, default=0.03)
     parser.add_argument("--before", type=Path, help="an older checkout, served by one Daphne")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep the bench database of an earlier run (its documents) instead of recreating it",
+    )
     args = parser.parse_args()
     db = os.environ.get("BENCH_HTTP_DATABASE_URL", DEFAULT_DB)
     redis = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     data_dir = Path(tempfile.mkdtemp(prefix="ekessai-bench-http-"))
     env = _environment(db, redis, data_dir)
     os.environ.update(env)
-    _recreate(db)
+    if not args.reuse:
+        _recreate(db)
     started = time.perf_counter()
-    state = _setup(args.documents)
+    state = _setup(args.documents, args.reuse)
     servers = [s for s in args.servers.split(",") if s]
     runs: list[tuple[str, list[str], Path, int]] = []
     python = sys.executable

@@ -3,11 +3,19 @@
 import gc
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 # Django must be set up before anything imports models (the consumers do).
-django_asgi_app = get_asgi_application()
+django.setup(set_prefix=False)
+
+from django.conf import settings  # noqa: E402
+
+from config.http_handler import ThreadPoolASGIHandler  # noqa: E402
+
+# Django's ASGIHandler, with the synchronous middleware and view run in one call on WEB_THREADS
+# threads (config.http_handler: fewer hops, and a bound on requests and connections at once).
+django_asgi_app = ThreadPoolASGIHandler(settings.WEB_THREADS)
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

@@ -7,8 +7,9 @@
   sharing the listening socket; each process has its own bounded database pool
   (DATABASE_POOL_MAX) and they meet in Redis (channel layer, presence, cache) and PostgreSQL.
 
-Django runs synchronous views on one thread per process under ASGI, so a process answers one
-request at a time: processes are what uses the machine. The choice of server was measured with
+Django's synchronous code runs in a few threads per process (config.http_handler, WEB_THREADS),
+which share one interpreter lock: processes are what uses the cores, threads what keeps a core busy
+while a request waits on PostgreSQL. The choice of server was measured with
 bench/http_serving.py (figures in docs/deployment.md). The other servers stay selectable by
 WEB_SERVER for comparison: `daphne` (one process each, sharing a socket this command binds) and
 `uvicorn` (Uvicorn workers under Gunicorn, when both are installed).
@@ -57,10 +58,11 @@ def command(server: str, workers: int, host: str, port: int) -> list[str]:
             # asginl: no lifespan protocol, which neither Django nor Channels speaks.
             *("--interface", "asginl", "--host", host, "--port", str(port)),
             *("--workers", str(workers), "--respawn-failed-workers"),
-            # No more requests inside Django at once than the process has database connections:
-            # the others wait in the socket's queue, not in the pool (where they would time out
-            # as 503 database_unavailable).
-            *("--backpressure", str(env.integer("DATABASE_POOL_MAX", 8, minimum=1))),
+            # No --backpressure: Granian counts it in connections, not requests, so a bound at the
+            # pool's size let 8 keep-alive clients per process in and left every other one
+            # waiting until it gave up (30 s timeouts under 50 clients). How many requests run
+            # in Django at once is bounded inside the process instead (config.http_handler:
+            # WEB_THREADS, below the pool's size), and the rest wait their turn in order.
             *("--log-level", "warning"),
             APPLICATION,
         ]

@@ -167,6 +167,19 @@ else:
         "timeout": env.integer("DATABASE_POOL_TIMEOUT", 5, minimum=1),
         "max_idle": 300,
     }
+# Requests one server process runs in Django at once (config.http_handler); the others wait in
+# the order they came. Each holds at most one database connection, so the threads stay below the
+# pool's size (a connection is left for the WebSocket consumers). Threads share the interpreter
+# lock: they cover a request's waits on PostgreSQL, processes (WEB_WORKERS) use the cores.
+_pool_bound: int | None = DATABASES["default"].get("OPTIONS", {}).get("pool", {}).get("max_size")
+WEB_THREADS = env.integer(
+    "WEB_THREADS", max(1, min(4, _pool_bound - 1)) if _pool_bound else 4, minimum=1
+)
+if _pool_bound and _pool_bound < WEB_THREADS:
+    raise ImproperlyConfigured(
+        f"WEB_THREADS ({WEB_THREADS}) must not be above DATABASE_POOL_MAX ({_pool_bound}): "
+        "each thread holds a database connection while it serves a request"
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer and cache ---------------------------------------------------------------
@@ -180,7 +193,8 @@ if REDIS_URL:
         }
     }
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        # Django's, with one Redis client per process rather than one per call (config.redis_cache).
+        "default": {"BACKEND": "config.redis_cache.RedisCache", "LOCATION": REDIS_URL}
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
@@ -326,6 +340,11 @@ SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env.boolean("SECURE_COOKIES", PRODUCTION)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_AGE = env.integer("SESSION_COOKIE_AGE", 8 * 3600, minimum=60)
+if REDIS_URL:
+    # Sessions stay rows in the database (they outlive a Redis restart) and are read through the
+    # shared cache: a page no longer costs a session SELECT. Every process sees the same cache,
+    # and a sign-out deletes both.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

@@ -24,30 +24,24 @@ from org.models import User
 from org.services import current_posts
 
 
-def _department_ids(user: User) -> list[int]:
-    return list(current_posts().filter(user=user).values_list("department_id", flat=True))
-
-
-def _is_auditor(user: User) -> bool:
-    return user.groups.filter(name=roles.AUDITOR).exists()
-
-
 def visibility(user: User) -> Q:
-    """A condition on Document that holds exactly for the documents `user` may read."""
+    """A condition on Document that holds exactly for the documents `user` may read.
+
+    The user's departments and whether they are an auditor are subqueries of the same statement,
+    not queries of their own: the access check of a read is part of the read's one query."""
     if not user.is_active:
         return Q(pk__in=[])
     if user.is_superuser:
         return Q()
     granted = Exists(DocumentAccess.objects.filter(document=OuterRef("pk"), user=user))
-    condition = Q(drafter=user) | Q(granted)
-    departments = _department_ids(user)
-    if departments:
-        condition |= (
-            Q(department_id__in=departments) & ~Q(status=Status.DRAFT) & Q(secrecy=Secrecy.NORMAL)
-        )
-    if _is_auditor(user):
-        condition |= Q(status=Status.DECIDED) & Q(secrecy=Secrecy.NORMAL)
-    return condition
+    departments = current_posts().filter(user=user).values("department_id")
+    auditor = Exists(User.groups.through.objects.filter(user_id=user.pk, group__name=roles.AUDITOR))
+    return (
+        Q(drafter=user)
+        | Q(granted)
+        | (Q(department_id__in=departments) & ~Q(status=Status.DRAFT) & Q(secrecy=Secrecy.NORMAL))
+        | (Q(auditor) & Q(status=Status.DECIDED) & Q(secrecy=Secrecy.NORMAL))
+    )
 
 
 def visible_documents(user: User) -> QuerySet[Document]:

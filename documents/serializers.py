@@ -222,6 +222,9 @@ class DocumentDetailSerializer(DocumentSummarySerializer):
         return [_link(c) for c in related(self._reader(), corrections)]
 
     def get_attachments(self, document: Document) -> list[dict[str, Any]]:
-        version = document.versions.get(number=document.version)
+        # From the versions already read (documents.api prefetches them), else one query.
+        version = next((v for v in document.versions.all() if v.number == document.version), None)
+        if version is None:
+            version = document.versions.get(number=document.version)
         attachments = version.attachments.order_by("position")
         return list(AttachmentSerializer(attachments, many=True).data)

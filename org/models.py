@@ -99,6 +99,13 @@ class Department(models.Model):
         return " ".join(names) or self.name
 
 
+def with_ancestors(path: str) -> str:
+    """The select_related() path that loads the department at `path` with three levels above
+    it: `full_name` then needs no query per level in the usual tree (the organisation, 部, 課,
+    係); a deeper one still answers, with a query for each further level."""
+    return f"{path}__parent__parent__parent"
+
+
 class Position(models.Model):
     """A job title (職名) with a rank; a higher rank is more senior (主事 < 係長 < 課長 < 部長)."""
 

@@ -14,8 +14,10 @@ from datetime import datetime, timedelta
 
 import django_otp
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.contrib.sessions.backends.base import SessionBase
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.http import HttpRequest
 from django.utils import timezone
 from django_otp.models import Device
@@ -55,6 +57,13 @@ def required_for(user: User) -> bool:
     return RoleMfaPolicy.objects.filter(
         mfa_required=True, role__in=user.groups.values("name")
     ).exists()
+
+
+def required_condition(user_field: str) -> Exists:
+    """`required_for` as a condition on a query whose rows name the user in `user_field`, so
+    that it is read along with them (security.tokens.with_refusal_facts)."""
+    roles = Group.objects.filter(user=OuterRef(OuterRef(user_field))).values("name")
+    return Exists(RoleMfaPolicy.objects.filter(mfa_required=True, role__in=roles))
 
 
 def recovery_device(user: User) -> StaticDevice | None:

@@ -21,6 +21,7 @@ from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
+from django.db.models import Exists, OuterRef, QuerySet
 from django.db.models.signals import post_save
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
@@ -67,9 +68,24 @@ def renew(token: ApiToken, moment: datetime) -> None:
     TokenAssurance.objects.update_or_create(token=token, defaults={"second_factor_at": moment})
 
 
+def with_refusal_facts(tokens: QuerySet[ApiToken]) -> QuerySet[ApiToken]:
+    """`tokens` with what `refusal` needs to know, read in the same statement (Bearer
+    authentication runs on every API request: two statements fewer each time)."""
+    return tokens.annotate(
+        refusal_mfa_required=mfa.required_condition("user_id"),
+        refusal_assured=Exists(TokenAssurance.objects.filter(token=OuterRef("pk"))),
+    )
+
+
 def refusal(user: User, token: ApiToken) -> str | None:
     """Why this token may not be used at all, or None. Called by Bearer authentication."""
-    if mfa.required_for(user) and not has_assurance(token):
+    required = getattr(token, "refusal_mfa_required", None)
+    if required is None:
+        required = mfa.required_for(user)
+    if not required:
+        return None
+    assured = getattr(token, "refusal_assured", None)
+    if not (has_assurance(token) if assured is None else assured):
         return str(
             _(
                 "Your role requires two-factor authentication, and this API token was not "
