@@ -108,3 +108,77 @@ def test_plan_a_meeting_then_meet(open_page: Any) -> None:
     page.wait_for_load_state("networkidle")
     assert "開催中" in page.locator(".meetings-table").inner_text()
     screenshot(page, "meetings-list")
+
+
+@in_thread
+def _meeting(*documents: int) -> int:
+    response = client("sato").post(
+        "/api/v1/meetings",
+        {
+            "title": "庁議",
+            "kind": "executive",
+            "starts_at": "2026-12-11T09:30:00+09:00",
+            "attendees": ["suzuki"],
+            "documents": list(documents),
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    return int(response.json()["id"])
+
+
+def test_change_a_meeting_and_draw_ink(open_page: Any) -> None:
+    first = submitted("第一の議題")
+    second = submitted("第二の議題", files=("pdflatex-4-pages.pdf",))
+    meeting = _meeting(first, second)
+    page = open_page("sato", width=1366, height=900)
+    page.goto(f"/meetings/{meeting}/edit/")
+    assert page.locator("#m-title").input_value() == "庁議"
+    # ito (財政課) may not read 総務課's documents: the refusal names him and the documents.
+    page.fill("#pick-attendees", "伊藤")
+    page.wait_for_selector("#pick-attendees-list [role=option]")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    open_page.console.expect("422")  # the refusal the page shows
+    page.get_by_role("button", name="保存").click()
+    status = page.locator("#form-status")
+    page.wait_for_function("() => document.getElementById('form-status').textContent.length > 0")
+    assert "伊藤" in status.inner_text() and "第一の議題" in status.inner_text()
+    assert "error" in (status.get_attribute("class") or "")
+    screenshot(page, "meetings-edit-refused")
+    page.locator("#pick-attendees-chosen [data-unpick]").click()
+    # The second document first, with the keyboard.
+    page.locator("#chosen-documents li").nth(1).locator("[data-move]").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        "() => document.querySelector('#chosen-documents li').textContent.includes('第二')"
+    )
+    page.get_by_role("button", name="保存").click()
+    page.wait_for_url(re.compile(rf"/meetings/{meeting}/$"))
+    _room_ready(page)
+    titles = page.locator(".item-button .item-title").all_inner_texts()
+    assert titles == ["第二の議題", "第一の議題"]
+
+    # The chair's pen: a stroke on the page, kept as ink in PDF points, seen by the attendee.
+    page.get_by_role("button", name="ペン").click()
+    box = page.locator("#ink-layer").bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.3)
+    page.mouse.down()
+    for step in range(1, 11):
+        page.mouse.move(
+            box["x"] + box["width"] * (0.2 + step * 0.05), box["y"] + box["height"] * 0.3
+        )
+    page.mouse.up()
+    page.wait_for_selector(".note-ink")
+    assert page.locator("#ink-layer polyline").count() == 1
+    suzuki = open_page("suzuki", width=1366, height=900)
+    suzuki.goto(f"/meetings/{meeting}/")
+    _room_ready(suzuki)
+    # A straight stroke has no height: attached, not "visible" to Playwright.
+    suzuki.wait_for_selector("#ink-layer polyline", state="attached")
+    assert suzuki.locator("#briefing-controls").count() == 1
+    screenshot(suzuki, "meetings-room-ink")
+    for each in (page, suzuki):
+        each.goto("/meetings/")
+        each.wait_for_load_state("networkidle")
