@@ -62,6 +62,16 @@ STAGE_NAMES = {
 }
 
 
+def _defaults(model: Any, columns: list[str]) -> dict[str, Any]:
+    """The model's other NOT NULL columns with their defaults: Django keeps defaults in Python,
+    not in the table, so a column added to a workflow model later would otherwise fail the COPY."""
+    return {
+        f.column: f.get_default()
+        for f in model._meta.concrete_fields
+        if f.column not in columns and not f.null and f.has_default()
+    }
+
+
 def load(total: int, chunk: int = 20_000) -> None:
     """Generate and COPY `total` decided documents (and the open ones and the ledger)."""
     from django.db import connection
@@ -495,10 +505,12 @@ def load(total: int, chunk: int = 20_000) -> None:
             for name in ("documents", "routes", "stages", "slots", "history", "views"):
                 model, columns = tables[name]
                 table = model._meta.db_table
-                quoted = ", ".join(f'"{c}"' for c in columns)
+                extra = _defaults(model, columns)
+                quoted = ", ".join(f'"{c}"' for c in [*columns, *extra])
+                tail = tuple(extra.values())
                 with raw.copy(f"COPY {table} ({quoted}) FROM STDIN") as copy:
                     for row in rows[name]:
-                        copy.write_row(row)
+                        copy.write_row(row + tail)
             have += n
             print(f"  loaded {have:,} documents", flush=True)
         for name, (model, _c) in tables.items():
