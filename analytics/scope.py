@@ -87,6 +87,15 @@ def scope_of(user: User) -> Scope:
     return Scope(everything=False, departments=frozenset(descendants(headed)), user=user)
 
 
+def may_see(user: User) -> bool:
+    """Whether `user` may see any figures (the navigation shows the link to them alone)."""
+    try:
+        scope_of(user)
+    except ApiError:
+        return False
+    return True
+
+
 def _refused() -> ApiError:
     return ApiError(
         "permission_denied",
