@@ -6,13 +6,16 @@ beside them because that is how plans state their targets (Kyoto's 20 days → 1
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
+from django.db.models import F, IntegerField
+from django.db.models.functions import Cast, Floor
 from django.urls import reverse
 
 from analytics.filters import Filters
 from analytics.models import DocumentFact
-from analytics.percentiles import grouped
+from analytics.percentiles import counted, roomy, summary
 from analytics.scope import department_names, titles
 from documents.models import DocumentType
 
@@ -27,71 +30,117 @@ def days(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
 
-def _figures(row: dict[str, Any]) -> dict[str, Any]:
+# Calendar days are counted in hundredths of a day (14.4 minutes) for their percentiles: a
+# year's durations then take a few thousand distinct values to count (analytics.percentiles),
+# and the median and p90, shown to a tenth of a day, are within 0.005 day of percentile_cont
+# over the exact durations. Office hours are whole minutes already and are exact.
+DAY_STEPS = 100
+
+# The groupings of one statement: (key columns, the value counted).
+_GROUPINGS: list[tuple[tuple[str, ...], str | None]] = [
+    (("decided_month",), "lead_minutes"),
+    (("decided_month",), "day_steps"),
+    (("doc_type_id",), "lead_minutes"),
+    (("doc_type_id",), "day_steps"),
+    (("department_id",), "lead_minutes"),
+    (("department_id",), "day_steps"),
+    (("route_code",), "lead_minutes"),
+    (("route_code",), "day_steps"),
+    (("route_code", "route_name"), None),
+]
+
+
+def _figures(minutes: dict[Any, int] | None, steps: dict[Any, int] | None) -> dict[str, Any]:
+    lead = summary(minutes, "lead")
+    calendar = summary(steps, "days")
     return {
-        "count": row["n"],
-        "median_hours": hours(row["lead_p50"]),
-        "p90_hours": hours(row["lead_p90"]),
-        "median_days": days(row["days_p50"]),
-        "p90_days": days(row["days_p90"]),
+        "count": sum((minutes or {}).values()),
+        "median_hours": hours(lead["lead_p50"]),
+        "p90_hours": hours(lead["lead_p90"]),
+        "median_days": days(_steps_to_days(calendar["days_p50"])),
+        "p90_days": days(_steps_to_days(calendar["days_p90"])),
     }
 
 
-def _by(decided: Any, key: str) -> dict[tuple[Any, ...], dict[str, Any]]:
-    return grouped(decided, [key], {"lead": "lead_minutes", "days": "lead_days"})
+def _steps_to_days(value: float | None) -> float | None:
+    return None if value is None else value / DAY_STEPS
+
+
+def _merged(groups: dict[tuple[Any, ...], dict[Any, int]]) -> dict[Any, int]:
+    total: dict[Any, int] = defaultdict(int)
+    for counts in groups.values():
+        for value, n in counts.items():
+            total[value] += n
+    return total
 
 
 def lead_times(filters: Filters) -> dict[str, Any]:
     decided = DocumentFact.objects.filter(filters.on("decided_on"), lead_minutes__isnull=False)
-    overall = grouped(decided, [], {"lead": "lead_minutes", "days": "lead_days"}).get(())
-    months = _by(decided, "decided_month")
-    types = _by(decided, "doc_type_id")
-    departments = _by(decided, "department_id")
-    routes = _by(decided, "route_code")
+    with roomy():
+        (
+            months,
+            month_days,
+            types,
+            type_days,
+            departments,
+            department_days,
+            routes,
+            route_days,
+            named,
+        ) = counted(
+            decided.annotate(
+                day_steps=Cast(Floor(F("lead_days") * DAY_STEPS + 0.5), IntegerField())
+            ),
+            _GROUPINGS,
+        )
+        slow = slowest(decided, filters)
     type_names = dict(DocumentType.objects.values_list("pk", "name"))
     type_codes = dict(DocumentType.objects.values_list("pk", "code"))
     names = department_names()
-    route_names = dict(
-        decided.exclude(route_code="").values_list("route_code", "route_name").distinct()
-    )
+    route_names = {code: name for code, name in named if code}
     return {
         "period": {"from": filters.date_from, "to": filters.date_to},
-        "overall": _figures(overall or _empty()),
+        # Every document falls in one month: the months together are the whole.
+        "overall": _figures(_merged(months), _merged(month_days)),
         "by_month": [
-            {"month": key[0].strftime("%Y-%m"), **_figures(row)}
-            for key, row in sorted(months.items())
+            {"month": key[0].strftime("%Y-%m"), **_figures(months[key], month_days.get(key))}
+            for key in sorted(months)
         ],
         "by_type": sorted(
             (
                 {
                     "doc_type": type_codes.get(key[0], ""),
                     "name": type_names.get(key[0], ""),
-                    **_figures(row),
+                    **_figures(types[key], type_days.get(key)),
                 }
-                for key, row in types.items()
+                for key in types
             ),
             key=lambda r: -(r["median_hours"] or 0),
         ),
         "by_department": sorted(
             (
-                {"department": key[0], "name": names.get(key[0], ""), **_figures(row)}
-                for key, row in departments.items()
+                {
+                    "department": key[0],
+                    "name": names.get(key[0], ""),
+                    **_figures(departments[key], department_days.get(key)),
+                }
+                for key in departments
             ),
             key=lambda r: -(r["median_hours"] or 0),
         ),
         "by_route": sorted(
             (
-                {"route": key[0], "name": route_names.get(key[0], key[0]), **_figures(row)}
-                for key, row in routes.items()
+                {
+                    "route": key[0],
+                    "name": route_names.get(key[0], key[0]),
+                    **_figures(routes[key], route_days.get(key)),
+                }
+                for key in routes
             ),
             key=lambda r: -(r["median_hours"] or 0),
         ),
-        "slowest": slowest(decided, filters),
+        "slowest": slow,
     }
-
-
-def _empty() -> dict[str, Any]:
-    return {"n": 0, "lead_p50": None, "lead_p90": None, "days_p50": None, "days_p90": None}
 
 
 def slowest(decided: Any, filters: Filters) -> list[dict[str, Any]]:

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Max, Min, Q, Sum
+from django.db.models import BooleanField, Case, Count, Max, Min, Q, Sum, Value, When
 
 from analytics.filters import Filters
 from analytics.leadtimes import hours
 from analytics.models import DocumentFact, StageFact
-from analytics.percentiles import grouped
+from analytics.percentiles import counted, roomy, summary
 from org.models import User
 from workflow.models import BLOCKING_KINDS, SlotKind, SlotStatus
 
@@ -27,43 +27,69 @@ def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 3) if whole else None
 
 
+_STAGE = ("route_code", "stage_name")
+# The groupings of one statement over the closed tasks of the period: waiting and handling per
+# stage, and handling per approver, over the tasks that held the route (blocking).
+_GROUPINGS: list[tuple[tuple[str, ...], str | None]] = [
+    (("blocking", *_STAGE), "wait_minutes"),
+    (("blocking", *_STAGE), "handle_minutes"),
+    (("blocking", "actor_id"), "handle_minutes"),
+]
+
+
 def stages(filters: Filters) -> dict[str, Any]:
     closed = StageFact.objects.filter(filters.on("acted_on"))
     blocking = closed.filter(kind__in=BLOCKING_KINDS)
-    keys = ["route_code", "stage_name"]
-    times = grouped(blocking, keys, {"wait": "wait_minutes", "handle": "handle_minutes"})
-    counts = {
-        (row["route_code"], row["stage_name"]): row
-        for row in blocking.values(*keys)
-        .annotate(
-            sent_back=Count("pk", filter=Q(outcome=SlotStatus.SENT_BACK)),
-            rejected=Count("pk", filter=Q(outcome=SlotStatus.REJECTED)),
-            asked=Count("pk", filter=Q(questions__gt=0)),
-            question_total=Sum("questions"),
-            route_name=Max("route_name"),
-            first_index=Min("stage_index"),
+    with roomy():
+        waits, handles, by_actor = counted(
+            closed.annotate(
+                blocking=Case(
+                    When(kind__in=BLOCKING_KINDS, then=Value(True)),
+                    default=Value(False),
+                    output_field=BooleanField(),
+                )
+            ),
+            _GROUPINGS,
         )
-        .order_by()
-    }
+        counts = {
+            (row["route_code"], row["stage_name"]): row
+            for row in blocking.values(*_STAGE)
+            .annotate(
+                sent_back=Count("pk", filter=Q(outcome=SlotStatus.SENT_BACK)),
+                rejected=Count("pk", filter=Q(outcome=SlotStatus.REJECTED)),
+                question_total=Sum("questions"),
+                route_name=Max("route_name"),
+                first_index=Min("stage_index"),
+            )
+            .order_by()
+        }
+        reworked = rework(filters)
+        load = approvers(closed, by_actor)
     rows = []
-    for key, t in times.items():
+    for (is_blocking, *stage), wait in waits.items():
+        if not is_blocking:
+            continue
+        key = tuple(stage)
+        handle = handles.get((True, *stage), {})
+        tasks = sum(wait.values())
         c = counts.get(key, {})
+        w, h = summary(wait, "wait"), summary(handle, "handle")
         rows.append(
             {
                 "route": key[0],
                 "route_name": c.get("route_name") or key[0],
                 "stage": key[1],
                 "stage_index": c.get("first_index"),
-                "tasks": t["n"],
-                "wait_median_hours": hours(t["wait_p50"]),
-                "wait_p90_hours": hours(t["wait_p90"]),
-                "handle_median_hours": hours(t["handle_p50"]),
-                "handle_p90_hours": hours(t["handle_p90"]),
+                "tasks": tasks,
+                "wait_median_hours": hours(w["wait_p50"]),
+                "wait_p90_hours": hours(w["wait_p90"]),
+                "handle_median_hours": hours(h["handle_p50"]),
+                "handle_p90_hours": hours(h["handle_p90"]),
                 "send_backs": c.get("sent_back", 0),
-                "send_back_rate": _rate(c.get("sent_back", 0), t["n"]),
+                "send_back_rate": _rate(c.get("sent_back", 0), tasks),
                 "rejections": c.get("rejected", 0),
                 "questions": c.get("question_total") or 0,
-                "questions_per_task": _rate(c.get("question_total") or 0, t["n"]),
+                "questions_per_task": _rate(c.get("question_total") or 0, tasks),
             }
         )
     rows.sort(key=lambda r: (-(r["handle_median_hours"] or 0), r["route"], r["stage_index"] or 0))
@@ -72,8 +98,8 @@ def stages(filters: Filters) -> dict[str, Any]:
     return {
         "period": {"from": filters.date_from, "to": filters.date_to},
         "stages": rows,
-        "rework": rework(filters),
-        "approvers": approvers(closed),
+        "rework": reworked,
+        "approvers": load,
     }
 
 
@@ -98,10 +124,9 @@ def rework(filters: Filters) -> dict[str, Any]:
     }
 
 
-def approvers(closed: Any) -> list[dict[str, Any]]:
-    times = grouped(
-        closed.filter(kind__in=BLOCKING_KINDS), ["actor_id"], {"handle": "handle_minutes"}
-    )
+def approvers(closed: Any, by_actor: dict[tuple[Any, ...], dict[Any, int]]) -> list[dict[str, Any]]:
+    """Each approver's closed tasks by kind; `by_actor` counts their handling times (blocking
+    tasks only), keyed (blocking, actor)."""
     load = (
         closed.values("actor_id")
         .annotate(
@@ -121,7 +146,7 @@ def approvers(closed: Any) -> list[dict[str, Any]]:
     rows = []
     for row in load:
         person = people.get(row["actor_id"])
-        t = times.get((row["actor_id"],), {})
+        handled = summary(by_actor.get((True, row["actor_id"])), "handle")
         rows.append(
             {
                 "user": person.username if person else "",
@@ -133,7 +158,7 @@ def approvers(closed: Any) -> list[dict[str, Any]]:
                 "post_reviews": row["post_reviews"],
                 "circulations": row["circulations"],
                 "send_backs": row["send_backs"],
-                "handle_median_hours": hours(t.get("handle_p50")),
+                "handle_median_hours": hours(handled["handle_p50"]),
             }
         )
     rows.sort(

@@ -22,12 +22,13 @@ from rest_framework.test import APIClient
 
 from analytics import facts, listeners
 from analytics.models import DocumentFact, PaperDecision, PaperKind, SlotView, StageFact
+from analytics.percentiles import percentile
 from documents.models import Document, DocumentType
 from jobs import queue
 from jobs.models import Job
 from org.demo import DEMO_PASSWORD
 from org.models import Absence, Department, User
-from workflow.models import HistoryEntry, Slot
+from workflow.models import BLOCKING_KINDS, HistoryEntry, Slot
 
 pytestmark = pytest.mark.django_db
 
@@ -411,3 +412,36 @@ def test_a_department_registers_its_paper_decisions(demo_run):
     listed = client("watanabe").get(f"/api/v1/analytics/paper-decisions?{PERIOD}")
     assert listed.status_code == 200 and len(listed.json()) == 2
     assert get("admin", f"/api/v1/analytics/rate?{PERIOD}")["overall"]["paper"] == 1
+
+
+def test_the_navigation_links_to_the_figures_for_those_who_may_see_them(demo_org):
+    # Heads of a department, administrators and auditors see the link; everyone else does not.
+    for name, shown in (("sato", True), ("admin", True), ("watanabe", True), ("tanaka", False)):
+        html = client(name).get("/").content.decode()
+        assert ('href="/analytics/"' in html) is shown, name
+
+
+def test_the_figures_agree_with_the_facts_row_by_row(demo_run):
+    # The API's medians (counted in the database on PostgreSQL, in Python on SQLite) against
+    # percentile_cont computed here over the facts themselves.
+    lead = get("admin", f"/api/v1/analytics/lead-times?{PERIOD}")
+    minutes = sorted(
+        DocumentFact.objects.filter(decided_on__month=11, lead_minutes__isnull=False).values_list(
+            "lead_minutes", flat=True
+        )
+    )
+    assert lead["overall"]["median_hours"] == round(percentile(minutes, 0.5) / 60, 1)
+    assert lead["overall"]["p90_hours"] == round(percentile(minutes, 0.9) / 60, 1)
+    days = sorted(DocumentFact.objects.exclude(lead_days=None).values_list("lead_days", flat=True))
+    # Calendar days are counted in hundredths of a day: within 0.005 day before rounding.
+    assert lead["overall"]["median_days"] == pytest.approx(percentile(days, 0.5), abs=0.056)
+    stages = get("admin", "/api/v1/analytics/stages?date_from=2026-11-01")["stages"]
+    for row in stages:
+        facts = StageFact.objects.filter(
+            route_code=row["route"], stage_name=row["stage"], kind__in=BLOCKING_KINDS
+        )
+        handled = sorted(facts.values_list("handle_minutes", flat=True))
+        waited = sorted(facts.values_list("wait_minutes", flat=True))
+        assert row["tasks"] == len(handled)
+        assert row["handle_median_hours"] == round(percentile(handled, 0.5) / 60, 1)
+        assert row["wait_p90_hours"] == round(percentile(waited, 0.9) / 60, 1)
