@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework import status
@@ -257,8 +258,17 @@ def delete_meeting(user: User, meeting: Meeting) -> None:
                 status.HTTP_409_CONFLICT,
             )
         raise forbidden(_("Only the organiser deletes a meeting."))
-    _audit("delete", user, meeting)
-    meeting.delete()
+    try:
+        with transaction.atomic():
+            _audit("delete", user, meeting)
+            meeting.delete()
+    except ProtectedError:
+        # A briefing of the meeting keeps it (briefings.Briefing.meeting is PROTECT).
+        raise ApiError(
+            "meeting_presented",
+            _("This meeting has been presented and is kept; close it instead."),
+            status.HTTP_409_CONFLICT,
+        ) from None
 
 
 def _set_state(user: User, meeting: Meeting, source: str, target: str) -> Meeting:

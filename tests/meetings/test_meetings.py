@@ -238,3 +238,15 @@ def test_notes_layers_and_the_minutes(clients: Any) -> None:
     # Private → shared by its author; then everyone sees it.
     ok(suzuki.patch(f"{url}/notes/{private['id']}", {"layer": "shared"}, format="json"))
     assert "PRIVATE-鈴木の個人メモ" in {n["text"] for n in ok(sato.get(f"{url}/notes"))["results"]}
+
+
+def test_a_presented_meeting_is_kept(clients: Any) -> None:
+    """A briefing of the meeting (briefings/) refers to it: deleting it is refused, not a 500."""
+    sato = clients("sato")
+    meeting = _meeting(sato, attendees=["suzuki"], documents=[_submitted("説明済みの起案")])
+    briefing = sato.post("/api/v1/briefings", {"meeting": meeting["id"]}, format="json")
+    assert briefing.status_code == 201, briefing.content
+    refused = sato.delete(f"/api/v1/meetings/{meeting['id']}")
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "meeting_presented"
+    assert Meeting.objects.filter(pk=meeting["id"]).exists()

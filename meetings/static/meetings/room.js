@@ -35,7 +35,8 @@ const viewer = new ItemViewer({
     pageNumber.textContent = format(t.pageOf, { page: view.page, pages: item.pages });
     partSelect.value = view.part;
     notes.onInk(allInk);
-    room.dispatchEvent(new CustomEvent("meeting:view", { detail: view }));
+    const index = meeting.items.findIndex((i) => i.id === view.item);
+    room.dispatchEvent(new CustomEvent("meeting:view", { detail: { ...view, index } }));
   },
 });
 
@@ -100,9 +101,11 @@ stage.addEventListener("keydown", (event) => {
     viewer.show(viewer.page + step);
   }
 });
+// {item: id} or {index: n} (0-based, in the set's order), and the page in the item's record.
 room.addEventListener("meeting:show", (event) => {
-  const { item, page } = event.detail || {};
-  open(Number(item), Number(page) || 1);
+  const { item, index, page } = event.detail || {};
+  const chosen = item !== undefined ? Number(item) : (meeting.items[Number(index)] || {}).id;
+  open(chosen, Number(page) || 1);
 });
 
 // --- the chair's pen -------------------------------------------------------------------------
