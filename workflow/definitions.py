@@ -369,6 +369,12 @@ def _rule_from_json(rule: dict[str, Any], where: str, look: _Lookup) -> RuleDef:
         _say(problems, _("%(where)s: kind %(value)s is not a choice"), where=where, value=kind)
         return RuleDef(kind=str(kind))
     level = str(rule.get("level") or "")
+    if level and level not in RelativeLevel.values:
+        # Any kind: the rows keep it in a column of the choices (16 characters).
+        _say(
+            problems, _("%(where)s: level %(value)s is not a choice"), where=where, value=level[:50]
+        )
+        level = ""
     found = RuleDef(
         kind=kind,
         level=level,

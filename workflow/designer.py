@@ -165,6 +165,7 @@ def publish_route(
             },
         )
     apply_due_versions()
+    draft.refresh_from_db(fields=["applied_at"])  # in force already if valid from today
     return draft
 
 
@@ -335,6 +336,7 @@ def publish_rules(data: Any, valid_from: dt.date, user: User, note: str = "") ->
             },
         )
     apply_due_versions()
+    version.refresh_from_db(fields=["applied_at"])  # in force already if valid from today
     return version
 
 

@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.negotiation import FileAnswer
 from documents.models import DocumentType
 from org.auth import user_of
 from org.models import Department, User
@@ -284,6 +285,7 @@ class RulesView(APIView):
 
 class RulesCsvView(APIView):
     permission_classes = [IsAdministrator]
+    content_negotiation_class = FileAnswer  # Accept: text/csv is what the schema says it answers
 
     @extend_schema(
         parameters=[CheckSerializer],

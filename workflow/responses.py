@@ -15,7 +15,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
-from workflow import authority
+from workflow import authority, rules_csv
 from workflow.models import (
     ActionKind,
     AfterSendBack,
@@ -407,5 +407,7 @@ class RulesTableSerializer(serializers.Serializer):
 
 RULES_CSV = OpenApiResponse(
     OpenApiTypes.STR,
-    description="UTF-8 with BOM; the columns of workflow.rules_csv, one rule a line",
+    description="UTF-8 with a BOM, CRLF, one rule a line under Japanese headers ("
+    + ", ".join(f"{ja} = {en}" for ja, en in rules_csv.COLUMNS.values())
+    + "); a cell that would start a formula begins with an apostrophe",
 )

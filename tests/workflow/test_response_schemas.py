@@ -278,7 +278,13 @@ def test_the_workflow_operations_answer_what_the_schema_says(contract: Contract)
 
     rules = check("GET /api/v1/rules", admin.get("/api/v1/rules"))
     assert rules["rules"] and rules["versions"]
-    exported = check("GET /api/v1/rules.csv", admin.get("/api/v1/rules.csv"))
+    # As a client generated from the schema asks for it (this was a 406 before), and refused
+    # with a JSON error whatever Accept says.
+    exported = check(
+        "GET /api/v1/rules.csv", admin.get("/api/v1/rules.csv", HTTP_ACCEPT="text/csv")
+    )
+    refused = admin.get("/api/v1/rules.csv", {"date": "x"}, HTTP_ACCEPT="text/csv")
+    check("GET /api/v1/rules.csv", refused, 400)
     imported = admin.post(
         "/api/v1/rules/import",
         {"file": SimpleUploadedFile("rules.csv", exported), "valid_from": later.isoformat()},
@@ -287,3 +293,45 @@ def test_the_workflow_operations_answer_what_the_schema_says(contract: Contract)
     check("POST /api/v1/rules/import", imported, 201)
 
     assert contract.answered == OURS, sorted(OURS - contract.answered)
+
+
+def test_a_draft_names_a_level_only_from_the_documented_choices(demo_org: None) -> None:
+    """A rule's level is one of RelativeLevel or empty, for every kind: before, a user rule took
+    any text as its level, which the route then showed and publishing wrote into a 16-character
+    column (a 500 on PostgreSQL)."""
+    admin = client("admin")
+    definition = admin.get("/api/v1/routes/kacho-senketsu").json()["definition"]
+    definition["stages"][0]["rules"] = [{"kind": "user", "user": "yamamoto", "level": "x" * 40}]
+    url = "/api/v1/routes/kacho-senketsu/draft"
+    refused = admin.put(url, {"definition": definition}, format="json")
+    assert refused.status_code == 422, refused.content
+    assert "x" * 40 in " ".join(refused.json()["error"]["problems"])
+    definition["stages"][0]["rules"][0]["level"] = ""
+    assert admin.put(url, {"definition": definition}, format="json").status_code == 200
+    published = admin.post(
+        "/api/v1/routes/kacho-senketsu/publish",
+        {"valid_from": timezone.localdate().isoformat()},
+        format="json",
+    )
+    assert published.status_code == 201, published.content
+
+
+def test_a_version_valid_from_today_answers_that_it_is_in_force(demo_org: None) -> None:
+    """Published for today, a route or the 専決規程 is written into the rows at once; the answer
+    said in_force: false all the same (the object read before it was applied)."""
+    admin = client("admin")
+    today = timezone.localdate().isoformat()
+    url = "/api/v1/routes/kacho-senketsu"
+    definition = admin.get(url).json()["definition"]
+    assert admin.put(f"{url}/draft", {"definition": definition}, format="json").status_code == 200
+    published = admin.post(f"{url}/publish", {"valid_from": today}, format="json")
+    assert published.status_code == 201, published.content
+    assert published.json()["in_force"]
+    exported = admin.get("/api/v1/rules.csv").content
+    imported = admin.post(
+        "/api/v1/rules/import",
+        {"file": SimpleUploadedFile("rules.csv", exported), "valid_from": today},
+        format="multipart",
+    )
+    assert imported.status_code == 201, imported.content
+    assert imported.json()["in_force"]
