@@ -72,17 +72,29 @@ def may_read_item(user: User, item: MeetingItem) -> bool:
     )
 
 
-def visible_notes(user: User, meeting: Meeting) -> QuerySet[MeetingNote]:
-    """The notes of a meeting `user` may see: shared notes, the presenter's ink, and their own
-    private notes. The only query of notes any endpoint makes."""
-    return MeetingNote.objects.filter(meeting=meeting).filter(
-        Q(layer__in=[NoteLayer.SHARED, NoteLayer.INK]) | Q(author_id=user.pk)
+def _on_readable_items(user: User, notes: QuerySet[MeetingNote]) -> QuerySet[MeetingNote]:
+    """Notes not anchored to an item, or anchored to one whose document `user` may still read: a
+    note on a page says what is on it, so it goes where the page goes."""
+    return notes.filter(
+        Q(item__isnull=True) | Q(item__document__in=visible_documents(user).values("pk"))
     )
 
 
-def shared_notes(meeting: Meeting) -> QuerySet[MeetingNote]:
-    """What the minutes print: shared notes only (never a private note, not even the author's)."""
-    return MeetingNote.objects.filter(meeting=meeting, layer=NoteLayer.SHARED)
+def visible_notes(user: User, meeting: Meeting) -> QuerySet[MeetingNote]:
+    """The notes of a meeting `user` may see: shared notes, the presenter's ink, and their own
+    private notes, on items they may still read. The only query of notes any endpoint makes."""
+    notes = MeetingNote.objects.filter(meeting=meeting).filter(
+        Q(layer__in=[NoteLayer.SHARED, NoteLayer.INK]) | Q(author_id=user.pk)
+    )
+    return _on_readable_items(user, notes)
+
+
+def shared_notes(meeting: Meeting, reader: User) -> QuerySet[MeetingNote]:
+    """What the minutes print for `reader`: shared notes only (never a private note, not even the
+    author's), on items the reader may still read."""
+    return _on_readable_items(
+        reader, MeetingNote.objects.filter(meeting=meeting, layer=NoteLayer.SHARED)
+    )
 
 
 def unreadable(

@@ -196,7 +196,9 @@ def build(meeting: Meeting, reader: User) -> bytes:
 
     doc.heading("共有メモ / Shared notes")
     positions = {i.pk: i.position for i in items}
-    shared = access.shared_notes(meeting).select_related("author").order_by("created_at", "id")
+    shared = (
+        access.shared_notes(meeting, reader).select_related("author").order_by("created_at", "id")
+    )
     notes = [("記入者・時刻 / By, at", "メモ / Note")]
     for note in shared:
         where = ""

@@ -250,3 +250,33 @@ def test_a_presented_meeting_is_kept(clients: Any) -> None:
     assert refused.status_code == 409
     assert refused.json()["error"]["code"] == "meeting_presented"
     assert Meeting.objects.filter(pk=meeting["id"]).exists()
+
+
+def test_a_note_on_an_item_goes_where_its_page_goes(clients: Any) -> None:
+    """A shared note on a page says what is on it: when an attendee may no longer read the
+    document (made secret after the meeting was planned), its notes leave their view and their
+    minutes with the page."""
+    from documents.models import Document, Secrecy
+
+    document = _submitted("人事案件の起案")
+    sato, yamamoto = clients("sato"), clients("yamamoto")
+    meeting = _meeting(sato, attendees=["yamamoto"], documents=[document])
+    url = f"/api/v1/meetings/{meeting['id']}"
+    item = meeting["items"][0]["id"]
+    on_page = {"text": "SECRET-頁の内容", "layer": "shared", "item": item, "page": 1}
+    ok(sato.post(f"{url}/notes", on_page, format="json"), 201)
+    ok(sato.post(f"{url}/notes", {"text": "全体の連絡", "layer": "shared"}, format="json"), 201)
+
+    def seen(client: Any) -> set[str]:
+        return {n["text"] for n in ok(client.get(f"{url}/notes"))["results"]}
+
+    assert seen(yamamoto) == {"SECRET-頁の内容", "全体の連絡"}
+    Document.objects.filter(pk=document).update(secrecy=Secrecy.SECRET)
+    assert seen(yamamoto) == {"全体の連絡"}
+    assert "SECRET-頁の内容" in seen(sato)  # the drafter's superior on its route still reads it
+    minutes = yamamoto.get(f"{url}/minutes.pdf")
+    assert minutes.status_code == 200
+    text = subprocess.run(
+        ["pdftotext", "-", "-"], input=minutes.content, capture_output=True, check=True
+    ).stdout.decode()
+    assert "全体の連絡" in "".join(text.split()) and "SECRET" not in text
