@@ -14,8 +14,9 @@ connections the server held (sampled from pg_stat_activity every 0.2 s) against 
 (workers x DATABASE_POOL_MAX). Goal (issue 16): reads >= 300 req/s, p99 <= 150 ms, 0 errors.
 
 `--before PATH` first serves an older checkout the way `make run` did (one Daphne process), for a
-before/after in the same run. The clients run in this process on the same two cores as the
-server; their CPU time is printed.
+before/after in the same run; with `--before-server granian`, the older checkout's own
+`config.serve` instead (a checkout that has one). The clients run in this process on the same two
+cores as the server; their CPU time is printed.
 
 Database: BENCH_HTTP_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/ekessai_bench_http,
 recreated); Redis: REDIS_URL (default redis://127.0.0.1:6379/0). Each client has a token of its
@@ -367,6 +368,10 @@ def main() -> None:
     parser.add_argument("--approvals", type=float, default=0.03)
     parser.add_argument("--before", type=Path, help="an older checkout, served by one Daphne")
     parser.add_argument(
+        "--before-server",
+        help="serve --before with its own `python -m config.serve --server NAME` instead",
+    )
+    parser.add_argument(
         "--reuse",
         action="store_true",
         help="keep the bench database of an earlier run (its documents) instead of recreating it",
@@ -384,7 +389,24 @@ def main() -> None:
     servers = [s for s in args.servers.split(",") if s]
     runs: list[tuple[str, list[str], Path, int]] = []
     python = sys.executable
-    if args.before:
+
+    def serve(server: str) -> list[str]:
+        return [
+            *(python, "-m", "config.serve", "--server", server, "--port", "{port}"),
+            *("--workers", str(args.workers)),
+        ]
+
+    if args.before and args.before_server:
+        # An older checkout that has config.serve, served the same way as this one.
+        runs.append(
+            (
+                f"before: {args.before.name}, {args.before_server}, {args.workers} processes",
+                serve(args.before_server),
+                args.before,
+                args.workers * POOL_MAX,
+            )
+        )
+    elif args.before:
         daphne = str(Path(python).with_name("daphne"))
         runs.append(
             (
@@ -396,15 +418,7 @@ def main() -> None:
         )
     for server in servers:
         runs.append(
-            (
-                f"{server}, {args.workers} processes",
-                [
-                    *(python, "-m", "config.serve", "--server", server, "--port", "{port}"),
-                    *("--workers", str(args.workers)),
-                ],
-                ROOT,
-                args.workers * POOL_MAX,
-            )
+            (f"{server}, {args.workers} processes", serve(server), ROOT, args.workers * POOL_MAX)
         )
     # Fresh tasks for each run's approvals, made before any server starts.
     state["tasks"] = []

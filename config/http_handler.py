@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -43,7 +44,10 @@ class ThreadPoolASGIHandler(ASGIHandler):
         self.load_middleware(is_async=False)
         self.threads = threads
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="django-http")
-        self._slots: asyncio.Semaphore | None = None
+        # One semaphore per event loop (a server runs one; a test or a bench may run several).
+        self._slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+            weakref.WeakKeyDictionary()
+        )
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -59,9 +63,10 @@ class ThreadPoolASGIHandler(ASGIHandler):
         except RequestAborted:
             return
         set_script_prefix(get_script_prefix(scope))
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(self.threads)
-        slots = self._slots
+        loop = asyncio.get_running_loop()
+        slots = self._slots.get(loop)
+        if slots is None:
+            slots = self._slots[loop] = asyncio.Semaphore(self.threads)
         started = False
 
         async def process_request() -> Any:
