@@ -24,7 +24,7 @@ from django.db import connection, models, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from analytics import officehours
+from analytics import officehours, rollups
 from analytics.models import DocumentFact, SlotView, StageFact
 from documents.models import Document, Secrecy
 from workflow.models import ActionKind, HistoryEntry, Question, Slot, SlotKind, SlotStatus
@@ -238,6 +238,8 @@ def refresh(ids: Sequence[int] | range, calendar: officehours.Calendar | None = 
         return 0
     document_facts, stage_facts = compute(ids, calendar)
     with transaction.atomic():
+        # A rolled-up month whose facts this changes is dropped with the change.
+        rollups.changed(_of("document_id", ids), document_facts, stage_facts)
         StageFact.objects.filter(_of("document_id", ids)).delete()
         DocumentFact.objects.filter(_of("document_id", ids)).delete()
         _insert(DocumentFact, document_facts)
@@ -247,15 +249,19 @@ def refresh(ids: Sequence[int] | range, calendar: officehours.Calendar | None = 
 
 def rebuild(chunk: int = 5000, progress: Any = None) -> int:
     """Recompute every document's facts (after a change of the calendar, or once at install),
-    a range of ids at a time."""
+    a range of ids at a time; then roll up the closed months again (analytics.rollups)."""
     calendar = officehours.current()
     last = Document.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     total = 0
+    # Every month's cells go first: the figures read the facts while they are rewritten (and a
+    # roll-up that runs meanwhile is dropped again by the chunk that changes its month).
+    rollups.drop_all()
     for start in range(1, last + 1, chunk):
         total += refresh(range(start, min(start + chunk, last + 1)), calendar)
         if progress is not None:
             progress(total)
     _vacuum()
+    rollups.roll_up_closed()
     return total
 
 

@@ -9,13 +9,12 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from django.db.models import F, IntegerField
-from django.db.models.functions import Cast, Floor
 from django.urls import reverse
 
+from analytics import rollups
 from analytics.filters import Filters
 from analytics.models import DocumentFact
-from analytics.percentiles import counted, roomy, summary
+from analytics.percentiles import percentile
 from analytics.scope import department_names, titles
 from documents.models import DocumentType
 
@@ -30,35 +29,21 @@ def days(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
 
-# Calendar days are counted in hundredths of a day (14.4 minutes) for their percentiles: a
-# year's durations then take a few thousand distinct values to count (analytics.percentiles),
-# and the median and p90, shown to a tenth of a day, are within 0.005 day of percentile_cont
-# over the exact durations. Office hours are whole minutes already and are exact.
-DAY_STEPS = 100
-
-# The groupings of one statement: (key columns, the value counted).
-_GROUPINGS: list[tuple[tuple[str, ...], str | None]] = [
-    (("decided_month",), "lead_minutes"),
-    (("decided_month",), "day_steps"),
-    (("doc_type_id",), "lead_minutes"),
-    (("doc_type_id",), "day_steps"),
-    (("department_id",), "lead_minutes"),
-    (("department_id",), "day_steps"),
-    (("route_code",), "lead_minutes"),
-    (("route_code",), "day_steps"),
-    (("route_code", "route_name"), None),
-]
+# Calendar days are counted in hundredths of a day (14.4 minutes) for their percentiles
+# (analytics.rollups keeps them so): the median and p90, shown to a tenth of a day, are within
+# 0.005 day of percentile_cont over the exact durations. Office hours are whole minutes, exact.
+DAY_STEPS = rollups.DAY_STEPS
 
 
-def _figures(minutes: dict[Any, int] | None, steps: dict[Any, int] | None) -> dict[str, Any]:
-    lead = summary(minutes, "lead")
-    calendar = summary(steps, "days")
+def _figures(cells: list[dict[str, Any]]) -> dict[str, Any]:
+    minutes = rollups.merged(c["office_minutes"] for c in cells)
+    steps = rollups.merged(c["calendar_hundredths"] for c in cells)
     return {
-        "count": sum((minutes or {}).values()),
-        "median_hours": hours(lead["lead_p50"]),
-        "p90_hours": hours(lead["lead_p90"]),
-        "median_days": days(_steps_to_days(calendar["days_p50"])),
-        "p90_days": days(_steps_to_days(calendar["days_p90"])),
+        "count": len(minutes),
+        "median_hours": hours(percentile(minutes, 0.5)),
+        "p90_hours": hours(percentile(minutes, 0.9)),
+        "median_days": days(_steps_to_days(percentile(steps, 0.5))),
+        "p90_days": days(_steps_to_days(percentile(steps, 0.9))),
     }
 
 
@@ -66,76 +51,54 @@ def _steps_to_days(value: float | None) -> float | None:
     return None if value is None else value / DAY_STEPS
 
 
-def _merged(groups: dict[tuple[Any, ...], dict[Any, int]]) -> dict[Any, int]:
-    total: dict[Any, int] = defaultdict(int)
-    for counts in groups.values():
-        for value, n in counts.items():
-            total[value] += n
-    return total
+def _grouped(cells: list[dict[str, Any]], key: str) -> dict[Any, list[dict[str, Any]]]:
+    groups: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+    for cell in cells:
+        groups[cell[key]].append(cell)
+    return groups
 
 
 def lead_times(filters: Filters) -> dict[str, Any]:
-    decided = DocumentFact.objects.filter(filters.on("decided_on"), lead_minutes__isnull=False)
-    with roomy():
-        (
-            months,
-            month_days,
-            types,
-            type_days,
-            departments,
-            department_days,
-            routes,
-            route_days,
-            named,
-        ) = counted(
-            decided.annotate(
-                day_steps=Cast(Floor(F("lead_days") * DAY_STEPS + 0.5), IntegerField())
-            ),
-            _GROUPINGS,
-        )
-        slow = slowest(decided, filters)
+    # The closed months rolled up are read as cells, the rest of the period from the facts
+    # (analytics.rollups); every figure below merges the cells' sorted lists.
+    with rollups.reading():
+        months = rollups.period_months(filters)
+        cells = rollups.lead_period(filters, months)
+        slow = slowest(filters, cells)
     type_names = dict(DocumentType.objects.values_list("pk", "name"))
     type_codes = dict(DocumentType.objects.values_list("pk", "code"))
     names = department_names()
-    route_names = {code: name for code, name in named if code}
+    route_names = {c["route_code"]: c["route_name"] for c in cells if c["route_code"]}
+    by_month = _grouped(cells, "month")
     return {
         "period": {"from": filters.date_from, "to": filters.date_to},
-        # Every document falls in one month: the months together are the whole.
-        "overall": _figures(_merged(months), _merged(month_days)),
+        "overall": _figures(cells),
         "by_month": [
-            {"month": key[0].strftime("%Y-%m"), **_figures(months[key], month_days.get(key))}
-            for key in sorted(months)
+            {"month": month.strftime("%Y-%m"), **_figures(by_month[month])}
+            for month in sorted(by_month)
         ],
         "by_type": sorted(
             (
                 {
-                    "doc_type": type_codes.get(key[0], ""),
-                    "name": type_names.get(key[0], ""),
-                    **_figures(types[key], type_days.get(key)),
+                    "doc_type": type_codes.get(key, ""),
+                    "name": type_names.get(key, ""),
+                    **_figures(group),
                 }
-                for key in types
+                for key, group in _grouped(cells, "doc_type_id").items()
             ),
             key=lambda r: -(r["median_hours"] or 0),
         ),
         "by_department": sorted(
             (
-                {
-                    "department": key[0],
-                    "name": names.get(key[0], ""),
-                    **_figures(departments[key], department_days.get(key)),
-                }
-                for key in departments
+                {"department": key, "name": names.get(key, ""), **_figures(group)}
+                for key, group in _grouped(cells, "department_id").items()
             ),
             key=lambda r: -(r["median_hours"] or 0),
         ),
         "by_route": sorted(
             (
-                {
-                    "route": key[0],
-                    "name": route_names.get(key[0], key[0]),
-                    **_figures(routes[key], route_days.get(key)),
-                }
-                for key in routes
+                {"route": key, "name": route_names.get(key, key), **_figures(group)}
+                for key, group in _grouped(cells, "route_code").items()
             ),
             key=lambda r: -(r["median_hours"] or 0),
         ),
@@ -143,13 +106,18 @@ def lead_times(filters: Filters) -> dict[str, Any]:
     }
 
 
-def slowest(decided: Any, filters: Filters) -> list[dict[str, Any]]:
+def slowest(filters: Filters, cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The period's slowest decisions: each cell keeps its own slowest, enough for any period."""
     names = department_names()
-    rows = list(
-        decided.order_by("-lead_minutes", "document_id").select_related("document", "doc_type")[
-            :SLOWEST
-        ]
+    candidates = sorted(
+        (-minutes, pk)
+        for cell in cells
+        for pk, minutes in zip(cell["slowest_ids"], cell["slowest_minutes"], strict=True)
+    )[:SLOWEST]
+    found = DocumentFact.objects.select_related("document", "doc_type").in_bulk(
+        [pk for _, pk in candidates]
     )
+    rows = [found[pk] for _, pk in candidates if pk in found]
     shown = titles(filters.reader, {f.document_id: f.document.title for f in rows})
     result = []
     for fact in rows:

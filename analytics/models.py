@@ -11,6 +11,9 @@
 - Facts (`DocumentFact`, `StageFact`): each document's lead time and each closed task's waiting
   and handling time, in office minutes, written by analytics.facts from workflow's rows after
   every action (and by `rebuild_analytics`), so that a year of figures is one aggregate query.
+- Monthly roll-ups (`RolledMonth`, `LeadTimeMonth`, `StageTimeMonth`, `ApproverMonth`): the facts
+  of a closed month, one row per cell (department × type × route, and stage or approver) with its
+  durations as a sorted list, so that a year is read in a few thousand rows (analytics.rollups).
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+
+from analytics.fields import IntListField
 
 
 class OfficeDay(models.Model):
@@ -245,3 +250,96 @@ class StageFact(models.Model):
 
     def __str__(self) -> str:
         return f"facts of slot {self.slot_id}"
+
+
+class RolledMonth(models.Model):
+    """A month whose facts are rolled up: its cells below are whole and true. Dropped (with its
+    cells) in the transaction that changes one of its facts; the figures then read the facts."""
+
+    month = models.DateField(primary_key=True)  # its first day
+    rolled_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"analytics rolled up for {self.month:%Y-%m}"
+
+
+class LeadTimeMonth(models.Model):
+    """The documents decided in one month, one department, type and route: lead times sorted."""
+
+    month = models.DateField()  # DocumentFact.decided_month
+    department = models.ForeignKey("org.Department", on_delete=models.CASCADE, related_name="+")
+    doc_type = models.ForeignKey(
+        "documents.DocumentType", on_delete=models.CASCADE, related_name="+"
+    )
+    route_code = models.CharField(max_length=64, blank=True)
+    route_name = models.CharField(max_length=100, blank=True)
+    documents = models.PositiveIntegerField()
+    office_minutes = IntListField()  # sorted
+    calendar_hundredths = IntListField()  # sorted; lead_days in hundredths of a day
+    # The cell's slowest documents (lead_minutes descending, then id), enough for any period's.
+    slowest_ids = IntListField()
+    slowest_minutes = IntListField()
+    sent_back_documents = models.PositiveIntegerField()
+    send_backs = models.PositiveIntegerField()
+    resubmissions = models.PositiveIntegerField()
+    questions = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["month", "department"], name="leadmonth_cell")]
+
+    def __str__(self) -> str:
+        return f"lead times {self.month:%Y-%m} {self.department_id}/{self.doc_type_id}"
+
+
+class StageTimeMonth(models.Model):
+    """The blocking tasks (approve, consult) closed in one month at one stage, for one department
+    and type: waiting and handling times sorted."""
+
+    month = models.DateField()  # the first day of StageFact.acted_on's month
+    department = models.ForeignKey("org.Department", on_delete=models.CASCADE, related_name="+")
+    doc_type = models.ForeignKey(
+        "documents.DocumentType", on_delete=models.CASCADE, related_name="+"
+    )
+    route_code = models.CharField(max_length=64, blank=True)
+    stage_name = models.CharField(max_length=100)
+    route_name = models.CharField(max_length=100, blank=True)  # the greatest, as Max() reads
+    first_index = models.PositiveSmallIntegerField()
+    tasks = models.PositiveIntegerField()
+    waiting = IntListField()  # office minutes, sorted
+    handling = IntListField()
+    send_backs = models.PositiveIntegerField()
+    rejections = models.PositiveIntegerField()
+    questions = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["month", "department"], name="stagemonth_cell")]
+
+    def __str__(self) -> str:
+        return f"stage times {self.month:%Y-%m} {self.route_code} {self.stage_name}"
+
+
+class ApproverMonth(models.Model):
+    """One approver's tasks closed in one month on one department's and type's documents."""
+
+    month = models.DateField()
+    department = models.ForeignKey("org.Department", on_delete=models.CASCADE, related_name="+")
+    doc_type = models.ForeignKey(
+        "documents.DocumentType", on_delete=models.CASCADE, related_name="+"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.CASCADE, related_name="+"
+    )
+    actor_department = models.CharField(max_length=200, blank=True)  # the greatest
+    approvals = models.PositiveIntegerField()
+    consultations = models.PositiveIntegerField()
+    deputy_decisions = models.PositiveIntegerField()
+    post_reviews = models.PositiveIntegerField()
+    circulations = models.PositiveIntegerField()
+    send_backs = models.PositiveIntegerField()
+    handling = IntListField()  # blocking tasks only, sorted
+
+    class Meta:
+        indexes = [models.Index(fields=["month", "department"], name="approvermonth_cell")]
+
+    def __str__(self) -> str:
+        return f"approver {self.actor_id} {self.month:%Y-%m}"

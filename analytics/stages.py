@@ -11,85 +11,54 @@ an absent decider) and post-reviews (後閲: the decider reviewing afterwards) a
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
-from django.db.models import BooleanField, Case, Count, Max, Min, Q, Sum, Value, When
-
+from analytics import rollups
 from analytics.filters import Filters
 from analytics.leadtimes import hours
-from analytics.models import DocumentFact, StageFact
-from analytics.percentiles import counted, roomy, summary
+from analytics.percentiles import percentile
 from org.models import User
-from workflow.models import BLOCKING_KINDS, SlotKind, SlotStatus
 
 
 def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 3) if whole else None
 
 
-_STAGE = ("route_code", "stage_name")
-# The groupings of one statement over the closed tasks of the period: waiting and handling per
-# stage, and handling per approver, over the tasks that held the route (blocking).
-_GROUPINGS: list[tuple[tuple[str, ...], str | None]] = [
-    (("blocking", *_STAGE), "wait_minutes"),
-    (("blocking", *_STAGE), "handle_minutes"),
-    (("blocking", "actor_id"), "handle_minutes"),
-]
-
-
 def stages(filters: Filters) -> dict[str, Any]:
-    closed = StageFact.objects.filter(filters.on("acted_on"))
-    blocking = closed.filter(kind__in=BLOCKING_KINDS)
-    with roomy():
-        waits, handles, by_actor = counted(
-            closed.annotate(
-                blocking=Case(
-                    When(kind__in=BLOCKING_KINDS, then=Value(True)),
-                    default=Value(False),
-                    output_field=BooleanField(),
-                )
-            ),
-            _GROUPINGS,
-        )
-        counts = {
-            (row["route_code"], row["stage_name"]): row
-            for row in blocking.values(*_STAGE)
-            .annotate(
-                sent_back=Count("pk", filter=Q(outcome=SlotStatus.SENT_BACK)),
-                rejected=Count("pk", filter=Q(outcome=SlotStatus.REJECTED)),
-                question_total=Sum("questions"),
-                route_name=Max("route_name"),
-                first_index=Min("stage_index"),
-            )
-            .order_by()
-        }
-        reworked = rework(filters)
-        load = approvers(closed, by_actor)
+    # The closed months rolled up are read as cells, the rest of the period from the facts
+    # (analytics.rollups); the figures merge the cells' sorted lists.
+    with rollups.reading():
+        months = rollups.period_months(filters)
+        stage_cells, approver_cells = rollups.stage_period(filters, months)
+        reworked = rework(filters, months)
+        load = approvers(approver_cells)
+    grouped: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for cell in stage_cells:
+        grouped[(cell["route_code"], cell["stage_name"])].append(cell)
     rows = []
-    for (is_blocking, *stage), wait in waits.items():
-        if not is_blocking:
-            continue
-        key = tuple(stage)
-        handle = handles.get((True, *stage), {})
-        tasks = sum(wait.values())
-        c = counts.get(key, {})
-        w, h = summary(wait, "wait"), summary(handle, "handle")
+    for key, cells in grouped.items():
+        tasks = sum(c["tasks"] for c in cells)
+        waited = rollups.merged(c["waiting"] for c in cells)
+        handled = rollups.merged(c["handling"] for c in cells)
+        sent_back = sum(c["send_backs"] for c in cells)
+        questions = sum(c["questions"] for c in cells)
         rows.append(
             {
                 "route": key[0],
-                "route_name": c.get("route_name") or key[0],
+                "route_name": max(c["route_name"] for c in cells) or key[0],
                 "stage": key[1],
-                "stage_index": c.get("first_index"),
+                "stage_index": min(c["first_index"] for c in cells),
                 "tasks": tasks,
-                "wait_median_hours": hours(w["wait_p50"]),
-                "wait_p90_hours": hours(w["wait_p90"]),
-                "handle_median_hours": hours(h["handle_p50"]),
-                "handle_p90_hours": hours(h["handle_p90"]),
-                "send_backs": c.get("sent_back", 0),
-                "send_back_rate": _rate(c.get("sent_back", 0), tasks),
-                "rejections": c.get("rejected", 0),
-                "questions": c.get("question_total") or 0,
-                "questions_per_task": _rate(c.get("question_total") or 0, tasks),
+                "wait_median_hours": hours(percentile(waited, 0.5)),
+                "wait_p90_hours": hours(percentile(waited, 0.9)),
+                "handle_median_hours": hours(percentile(handled, 0.5)),
+                "handle_p90_hours": hours(percentile(handled, 0.9)),
+                "send_backs": sent_back,
+                "send_back_rate": _rate(sent_back, tasks),
+                "rejections": sum(c["rejections"] for c in cells),
+                "questions": questions,
+                "questions_per_task": _rate(questions, tasks),
             }
         )
     rows.sort(key=lambda r: (-(r["handle_median_hours"] or 0), r["route"], r["stage_index"] or 0))
@@ -103,50 +72,42 @@ def stages(filters: Filters) -> dict[str, Any]:
     }
 
 
-def rework(filters: Filters) -> dict[str, Any]:
+def rework(filters: Filters, months: list[Any]) -> dict[str, Any]:
     """The rework loops send-backs cause, over the documents decided in the period."""
-    decided = DocumentFact.objects.filter(filters.on("decided_on"), decided_at__isnull=False)
-    totals = decided.aggregate(
-        documents=Count("pk"),
-        sent_back=Count("pk", filter=Q(send_backs__gt=0)),
-        loops=Sum("send_backs"),
-        resubmissions=Sum("resubmissions"),
-        questions=Sum("questions"),
-    )
-    documents = totals["documents"] or 0
+    totals = rollups.lead_totals(filters, months)
+    documents = totals["documents"]
     return {
         "documents": documents,
-        "documents_sent_back": totals["sent_back"] or 0,
-        "sent_back_share": _rate(totals["sent_back"] or 0, documents),
-        "send_backs": totals["loops"] or 0,
-        "resubmissions": totals["resubmissions"] or 0,
-        "questions": totals["questions"] or 0,
+        "documents_sent_back": totals["sent_back_documents"],
+        "sent_back_share": _rate(totals["sent_back_documents"], documents),
+        "send_backs": totals["send_backs"],
+        "resubmissions": totals["resubmissions"],
+        "questions": totals["questions"],
     }
 
 
-def approvers(closed: Any, by_actor: dict[tuple[Any, ...], dict[Any, int]]) -> list[dict[str, Any]]:
-    """Each approver's closed tasks by kind; `by_actor` counts their handling times (blocking
-    tasks only), keyed (blocking, actor)."""
-    load = (
-        closed.values("actor_id")
-        .annotate(
-            approvals=Count("pk", filter=Q(kind=SlotKind.APPROVE, on_behalf_of__isnull=True)),
-            consultations=Count("pk", filter=Q(kind=SlotKind.CONSULT, on_behalf_of__isnull=True)),
-            deputy=Count("pk", filter=Q(kind__in=BLOCKING_KINDS, on_behalf_of__isnull=False)),
-            post_reviews=Count("pk", filter=Q(kind=SlotKind.POST_REVIEW)),
-            circulations=Count("pk", filter=Q(kind=SlotKind.CIRCULATE)),
-            send_backs=Count("pk", filter=Q(outcome=SlotStatus.SENT_BACK)),
-            department=Max("actor_department"),
-        )
-        .order_by()
-    )
+def approvers(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each approver's closed tasks by kind, and the median of their handling times (blocking
+    tasks only)."""
+    grouped: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+    for cell in cells:
+        grouped[cell["actor_id"]].append(cell)
+    load = [
+        {
+            "actor_id": actor,
+            **{name: sum(c[name] for c in group) for name in rollups.APPROVER_COUNTERS},
+            "department": max(c["actor_department"] for c in group),
+            "handling": rollups.merged(c["handling"] for c in group),
+        }
+        for actor, group in grouped.items()
+    ]
     people = {
         u.pk: u for u in User.objects.filter(pk__in=[r["actor_id"] for r in load if r["actor_id"]])
     }
     rows = []
     for row in load:
         person = people.get(row["actor_id"])
-        handled = summary(by_actor.get((True, row["actor_id"])), "handle")
+        handled = percentile(row["handling"], 0.5)
         rows.append(
             {
                 "user": person.username if person else "",
@@ -154,11 +115,11 @@ def approvers(closed: Any, by_actor: dict[tuple[Any, ...], dict[Any, int]]) -> l
                 "department": row["department"] or "",
                 "approvals": row["approvals"],
                 "consultations": row["consultations"],
-                "deputy_decisions": row["deputy"],
+                "deputy_decisions": row["deputy_decisions"],
                 "post_reviews": row["post_reviews"],
                 "circulations": row["circulations"],
                 "send_backs": row["send_backs"],
-                "handle_median_hours": hours(handled["handle_p50"]),
+                "handle_median_hours": hours(handled),
             }
         )
     rows.sort(
