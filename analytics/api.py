@@ -33,6 +33,7 @@ from analytics.models import PaperKind
 from analytics.scope import scope_of
 from analytics.tables import FIGURES, table
 from api.errors import ApiError
+from api.negotiation import FileAnswer
 from org.auth import user_of
 
 
@@ -267,6 +268,7 @@ class RateView(APIView):
 
 
 class CsvView(APIView):
+    content_negotiation_class = FileAnswer  # the documented Accept is not a 406
     @extend_schema(
         parameters=[
             filters.FilterSerializer,

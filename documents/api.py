@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.errors import ApiError
+from api.negotiation import FileAnswer
 from api.pagination import Pages
 from audit import services as audit
 from documents import access, describe, downloads, services
@@ -202,6 +203,8 @@ def _attachment(document: Document, attachment_id: int) -> Attachment:
 
 
 class AttachmentDetailView(APIView):
+    content_negotiation_class = FileAnswer  # the documented Accept is not a 406
+
     @extend_schema(
         responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
         summary="An original attachment, byte-for-byte",
@@ -229,6 +232,8 @@ class AttachmentDetailView(APIView):
 
 
 class AttachmentsZipView(APIView):
+    content_negotiation_class = FileAnswer  # the documented Accept is not a 406
+
     @extend_schema(
         responses={(200, "application/zip"): OpenApiTypes.BINARY},
         summary="All originals of a version, as one streamed ZIP",
@@ -252,6 +257,8 @@ class AttachmentsZipView(APIView):
 
 
 class RecordView(APIView):
+    content_negotiation_class = FileAnswer  # the documented Accept is not a 406
+
     @extend_schema(
         responses={(200, "application/pdf"): OpenApiTypes.BINARY},
         summary="The decision record of the current (or ?version=N) version",
@@ -298,6 +305,8 @@ def _page_image(sha256: str, page: int, request: Request) -> HttpResponse:
 
 
 class RecordPageView(APIView):
+    content_negotiation_class = FileAnswer  # the documented Accept is not a 406
+
     @extend_schema(
         responses={(200, "image/webp"): OpenApiTypes.BINARY},
         summary="A page of the decision record as an image (?width=px)",
@@ -310,6 +319,8 @@ class RecordPageView(APIView):
 
 
 class AttachmentPageView(APIView):
+    content_negotiation_class = FileAnswer  # the documented Accept is not a 406
+
     @extend_schema(
         responses={(200, "image/webp"): OpenApiTypes.BINARY},
         summary="A page of a PDF attachment as an image (?width=px)",

@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from api.negotiation import FileAnswer
 from audit import services as audit
 from documents.exports import csv_response
 from documents.querying import SearchSerializer, search
@@ -15,6 +16,8 @@ from org.auth import user_of
 
 
 class DocumentExportView(APIView):
+    content_negotiation_class = FileAnswer  # Accept: text/csv, as documented, is not a 406
+
     @extend_schema(
         parameters=[SearchSerializer],
         responses={(200, "text/csv"): OpenApiTypes.BINARY},

@@ -27,6 +27,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.errors import ApiError
+from api.negotiation import FileAnswer
 from api.pagination import Pages
 from audit import services as audit
 from documents import downloads
@@ -262,6 +263,8 @@ class DocumentDetailView(APIView):
 
 
 class ItemFileView(APIView):
+    content_negotiation_class = FileAnswer  # the documented Accept is not a 406
+
     @extend_schema(
         responses={(200, "application/pdf"): OpenApiTypes.BINARY},
         summary="The frozen copy of an item (its record as it was when put in), byte ranges",
@@ -374,6 +377,8 @@ class NoteDetailView(APIView):
 
 
 class MinutesView(APIView):
+    content_negotiation_class = FileAnswer  # the documented Accept is not a 406
+
     @extend_schema(
         responses={(200, "application/pdf"): OpenApiTypes.BINARY},
         summary="議事メモ: the minutes as PDF (shared notes only, never a private note)",

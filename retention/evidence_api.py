@@ -13,6 +13,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from api.negotiation import FileAnswer
 from documents.access import require_kept
 from documents.api import visible_document
 from org.auth import user_of
@@ -21,6 +22,8 @@ from .evidence import build_package
 
 
 class EvidencePackageView(APIView):
+    content_negotiation_class = FileAnswer  # the documented Accept is not a 406
+
     @extend_schema(
         responses={
             (200, "application/zip"): OpenApiResponse(

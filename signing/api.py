@@ -21,6 +21,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from api.negotiation import FileAnswer
+
 from .keystore import get_keystore
 from .verify import SignatureReport, VerificationReport
 
@@ -76,6 +78,7 @@ class VerificationSerializer(serializers.Serializer):
 
 
 class TrustRootView(APIView):
+    content_negotiation_class = FileAnswer  # the documented Accept is not a 406
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
 
@@ -92,6 +95,7 @@ class TrustRootView(APIView):
 
 
 class CrlView(APIView):
+    content_negotiation_class = FileAnswer  # the documented Accept is not a 406
     """The CRL distribution point named in our certificates: outside validators (an AdES
     validator, Acrobat) fetch it without credentials. Re-signed daily
     (``CertificateAuthority.crl``), so it never goes stale; clients may cache it for an hour."""

@@ -373,3 +373,45 @@ def test_related_documents_are_named_only_to_their_readers(world: World) -> None
         if answer != (200 if may_read_correction else 404):
             failures.append(f"{caller}: the correction itself answers {answer}")
     assert not failures, "\n".join(failures)
+
+
+def file_operations() -> list[tuple[str, str, str]]:
+    """(method, path, media type) of every operation whose success is a file, not JSON."""
+    schema = APIClient().get("/api/schema", HTTP_ACCEPT="application/json").json()
+    found = []
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            if method not in METHODS:
+                continue
+            for code, response in operation.get("responses", {}).items():
+                types = list((response.get("content") or {}).keys())
+                if code.startswith("2") and types and "application/json" not in types:
+                    found.append((method.upper(), path, types[0]))
+    return sorted(set(found))
+
+
+def test_a_file_is_answered_to_the_accept_header_the_schema_names(world: World) -> None:
+    """A client that asks for what the schema says an operation answers (Accept: text/csv,
+    application/pdf…) gets it, not 406: each file endpoint negotiates as a file
+    (api.negotiation.FileAnswer), and its errors stay JSON."""
+    operations = [op for op in file_operations() if op[0] == "GET"]
+    required = {"/api/v1/analytics/{figure}.csv": "?table=stages"}  # query the file needs
+    assert len(operations) >= 10, operations
+    failures = []
+    for method, path, media in operations:
+        documents: list[str | None] = list(READERS) if "{document_id}" in path else [None]
+        answered = set()
+        for document in documents:
+            url = url_for(path, world, document) + required.get(path, "")
+            for caller in CALLERS:
+                with transaction.atomic():
+                    response = world.clients[caller].get(url, HTTP_ACCEPT=media)
+                    transaction.set_rollback(True)
+                answered.add(response.status_code)
+                if response.status_code == 406:
+                    failures.append(f"{caller} {method} {path} Accept: {media} → 406")
+                elif response.status_code >= 400:
+                    assert_json_error(response, f"{caller} {path}")
+        if not answered & {200, 206}:
+            failures.append(f"{method} {path}: nobody got the file ({sorted(answered)})")
+    assert not failures, "\n".join(failures)
