@@ -106,6 +106,7 @@ class Client(asyncio.Protocol):
         self.waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self.views: dict[int, float] = {}  # page → when its frame arrived
         self.pointers = 0
+        self.errors: list[dict[str, Any]] = []
 
     def itself(self) -> Client:
         return self
@@ -146,12 +147,15 @@ class Client(asyncio.Protocol):
             opcode, payload = buf[0] & 0x0F, bytes(buf[start : start + length])
             del buf[: start + length]
             if opcode == 0x1:
-                self.frame(now, json.loads(payload))
+                try:
+                    self.frame(now, json.loads(payload))
+                except ValueError as exc:  # named in the failure, rather than closing silently
+                    self.errors.append({"bench": f"unreadable frame {payload[:80]!r}: {exc}"})
             elif opcode == 0x9:  # Daphne's keepalive ping
                 assert self.transport is not None
                 self.transport.write(_masked(0xA, payload))
             elif opcode == 0x8:
-                raise ConnectionError(f"closed: {payload!r}")
+                self.errors.append({"bench": f"closed by the server: {payload!r}"})
 
     def frame(self, now: float, frame: dict[str, Any]) -> None:
         kind = frame.get("type")
@@ -159,6 +163,8 @@ class Client(asyncio.Protocol):
             self.views[frame["page"]] = now
         elif kind == "briefing.pointer":
             self.pointers += 1
+        elif kind == "error":
+            self.errors.append(frame)
         future = self.waiting.pop(str(kind), None)
         if future is not None and not future.done():
             future.set_result({**frame, "_at": now})
@@ -221,7 +227,10 @@ async def _turns(
         while not all(page in f.views for f in followers):
             if time.perf_counter() > deadline:
                 missing = sum(page not in f.views for f in followers)
-                raise TimeoutError(f"page {page}: {missing} followers without the frame")
+                raise TimeoutError(
+                    f"page {page}: {missing} followers without the frame; "
+                    f"the presenter's errors: {presenter.errors[-3:]}"
+                )
             await asyncio.sleep(0.001)
         arrivals = [f.views[page] - started for f in followers]
         last.append(max(arrivals))

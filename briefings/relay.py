@@ -19,8 +19,9 @@ Frames to the client:
   "code", "status", "message"} (403 forbidden for someone who may not read the document).
 
 Frames go to everyone through the channel-layer group `briefing.<id>`: one publish per page turn
-whatever the number of followers. A follower's access is looked at again at most every
-ACCESS_TTL seconds while frames arrive (the socket's credentials by the consumer before that).
+whatever the number of followers. A follower's access is looked at again about every
+ACCESS_TTL seconds while frames arrive, beside the delivery rather than before it (the socket's
+credentials by the consumer, likewise after the frame).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import asyncio
 import json
 import logging
 import math
+import random
 import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -67,13 +69,18 @@ class Socket(Protocol):
     ) -> None: ...
 
 
+def _next_check() -> float:
+    return time.monotonic() + ACCESS_TTL * random.uniform(0.8, 1.2)  # noqa: S311 - spreading
+
+
 @dataclass
 class Membership:
     briefing_id: int
     code: str
     presenter: bool
-    checked_at: float
+    check_due: float = field(default_factory=_next_check)
     heartbeat: asyncio.Task[None] | None = None
+    checking: asyncio.Task[None] | None = None
 
     @property
     def group(self) -> str:
@@ -196,7 +203,7 @@ async def _join(socket: Socket, message: dict[str, Any]) -> None:
     previous = _members.get(socket)
     if previous is not None:
         await _leave(socket, previous, quiet=previous.briefing_id == briefing.pk)
-    membership = Membership(briefing.pk, briefing.code, presenting, time.monotonic())
+    membership = Membership(briefing.pk, briefing.code, presenting)
     _members[socket] = membership
     await socket.channel_layer.group_add(membership.group, socket.channel_name)
     if presenting:
@@ -431,7 +438,7 @@ async def deliver(socket: Socket, event: dict[str, Any]) -> None:
         await _end_membership(socket, membership)
     elif kind == "briefing.presenter":
         await _presenter_changed(socket, membership, frame)
-    elif not await _still_may_follow(socket, membership):
+    elif not _still_may_follow(socket, membership):
         return
     text = event.get("text")
     await socket.send(text_data=text if isinstance(text, str) else json.dumps(frame))
@@ -461,10 +468,19 @@ async def _presenter_changed(socket: Socket, membership: Membership, frame: dict
         await database_sync_to_async(roster.joined)(membership.briefing_id, membership.code)
 
 
-async def _still_may_follow(socket: Socket, membership: Membership) -> bool:
-    if time.monotonic() - membership.checked_at <= ACCESS_TTL:
-        return True
+def _still_may_follow(socket: Socket, membership: Membership) -> bool:
+    """Whether to pass frames on. Access is looked at again once its check is older than
+    ACCESS_TTL (give or take a fifth, so that followers who joined together do not all ask at
+    once), in the background: the frame in hand is not held up by the query, and someone who
+    lost access is taken out of the briefing when the answer comes."""
+    if membership.checking is None and time.monotonic() >= membership.check_due:
+        membership.checking = asyncio.get_running_loop().create_task(
+            _check_access(socket, membership)
+        )
+    return _members.get(socket) is membership
 
+
+async def _check_access(socket: Socket, membership: Membership) -> None:
     def check() -> bool:
         user = User.objects.filter(pk=socket.user_id or 0, is_active=True).first()
         briefing = (
@@ -474,15 +490,18 @@ async def _still_may_follow(socket: Socket, membership: Membership) -> bool:
         )
         return user is not None and briefing is not None and may_follow(user, briefing)
 
-    if await database_sync_to_async(check)():
-        membership.checked_at = time.monotonic()
-        return True
+    try:
+        allowed = await database_sync_to_async(check)()
+    finally:
+        membership.checking = None
+    membership.check_due = _next_check()
+    if allowed or _members.get(socket) is not membership:
+        return
     await _leave(socket, membership)
     await _refuse(
         socket,
         "briefing.join",
         "forbidden",
-        "you may no longer read the document of this briefing",
+        "you may no longer read what this briefing presents",
         403,
     )
-    return False

@@ -249,9 +249,13 @@ class NotificationConsumer(AsyncWebsocketConsumer):
             await self._send(loaded)
 
     async def briefing_frame(self, event: dict[str, Any]) -> None:
-        """A page turn, pointer or change of a briefing this socket joined (briefings.relay)."""
-        if self.user_id is not None and await self._still_valid():
+        """A page turn, pointer or change of a briefing this socket joined (briefings.relay).
+        Passed on first, the credentials looked at after (at most once a minute, closing the
+        socket if they ended): fifty followers who joined together check together, and their
+        queries must not hold up the page everyone is waiting for (bench/briefing.py)."""
+        if self.user_id is not None:
             await briefings.deliver(self, event)
+            await self._still_valid()
 
     async def credentials_revoked(self, event: dict[str, Any]) -> None:
         """The user was deactivated, or (with `tokens`) these tokens were revoked."""

@@ -281,3 +281,34 @@ def test_a_meeting_briefing_is_opened_by_its_chair_and_followed_by_its_people(do
         0,
         None,
     )
+
+
+def test_a_follower_who_loses_access_is_taken_out(document, monkeypatch):
+    from documents.models import Document, Secrecy
+
+    monkeypatch.setattr(relay, "ACCESS_TTL", 0.0)  # looked at again with every frame
+    briefing = briefing_of(document)
+    tanaka, suzuki = bearer_header("tanaka"), bearer_header("suzuki")
+
+    def make_secret() -> None:
+        Document.objects.filter(pk=document.pk).update(secrecy=Secrecy.SECRET)
+
+    async def scenario() -> None:
+        presenter, _ = await joined(tanaka, briefing=briefing.pk)
+        follower, _ = await joined(suzuki, briefing=briefing.pk)
+        await presenter.send_json_to({"type": "briefing.view", "part": "", "page": 2, "zoom": 1})
+        assert (await next_of_type(follower, "briefing.view"))["page"] == 2
+        await database_sync_to_async(make_secret)()  # suzuki (総務課) may no longer read it
+        await presenter.send_json_to({"type": "briefing.view", "part": "", "page": 3, "zoom": 1})
+        refused = await next_of_type(follower, "error")
+        assert (refused["about"], refused["code"], refused["status"]) == (
+            "briefing.join",
+            "forbidden",
+            403,
+        )
+        await presenter.send_json_to({"type": "briefing.view", "part": "", "page": 4, "zoom": 1})
+        assert await nothing_more(follower)
+        await presenter.disconnect()
+        await follower.disconnect()
+
+    async_to_sync(scenario)()
