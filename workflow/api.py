@@ -270,8 +270,6 @@ class TaskListView(APIView):
         slots = (
             Slot.objects.filter(assignee=user, status=SlotStatus.OPEN)
             .select_related("stage__route__document__drafter", "on_behalf_of")
-            # The text of each document is not listed (it may be long): not read either.
-            .defer("stage__route__document__body")
             .order_by("opened_at", "id")
         )
         return Response(
