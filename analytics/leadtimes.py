@@ -86,21 +86,21 @@ def lead_times(filters: Filters) -> dict[str, Any]:
                 }
                 for key, group in _grouped(cells, "doc_type_id").items()
             ),
-            key=lambda r: -(r["median_hours"] or 0),
+            key=lambda r: (-(r["median_hours"] or 0), r["doc_type"]),
         ),
         "by_department": sorted(
             (
                 {"department": key, "name": names.get(key, ""), **_figures(group)}
                 for key, group in _grouped(cells, "department_id").items()
             ),
-            key=lambda r: -(r["median_hours"] or 0),
+            key=lambda r: (-(r["median_hours"] or 0), r["department"]),
         ),
         "by_route": sorted(
             (
                 {"route": key, "name": route_names.get(key, key), **_figures(group)}
                 for key, group in _grouped(cells, "route_code").items()
             ),
-            key=lambda r: -(r["median_hours"] or 0),
+            key=lambda r: (-(r["median_hours"] or 0), r["route"]),
         ),
         "slowest": slow,
     }

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from analytics import facts
+from analytics import facts, rollups
 from jobs import queue
 from workflow.events import CommentAdded, WorkflowEvent
 
@@ -23,6 +23,12 @@ def on_workflow_events(events: Sequence[WorkflowEvent]) -> None:
     ids = sorted({e.document_id for e in events if not isinstance(e, CommentAdded)})
     if ids:
         queue.enqueue(JOB, {"documents": ids})
+
+
+def on_document_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
+    """A document deleted takes its facts with it (CASCADE): its rolled-up months are dropped in
+    the same transaction (analytics.rollups), so no cell counts it afterwards."""
+    rollups.drop_for_documents([instance.pk])
 
 
 @queue.handler(JOB)

@@ -61,7 +61,14 @@ def stages(filters: Filters) -> dict[str, Any]:
                 "questions_per_task": _rate(questions, tasks),
             }
         )
-    rows.sort(key=lambda r: (-(r["handle_median_hours"] or 0), r["route"], r["stage_index"] or 0))
+    rows.sort(
+        key=lambda r: (
+            -(r["handle_median_hours"] or 0),
+            r["route"],
+            r["stage_index"] or 0,
+            r["stage"],
+        )
+    )
     for rank, row in enumerate(rows, 1):
         row["rank"] = rank
     return {

@@ -253,6 +253,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "args": ("end_abandoned_briefings",),
     },
+    # Decision analytics: the closed months not rolled up yet (analytics.rollups), nightly.
+    "roll-up-analytics": {
+        "task": "jobs.periodic",
+        "schedule": crontab(minute=30, hour=0),
+        "args": ("roll_up_analytics",),
+    },
     "anchor-audit": {"task": "jobs.periodic", "schedule": 3600.0, "args": ("anchor_audit",)},
     "apply-retention": {"task": "jobs.periodic", "schedule": 3600.0, "args": ("apply_retention",)},
     "renew-timestamps": {
