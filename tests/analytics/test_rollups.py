@@ -31,7 +31,11 @@ from analytics.models import (
 from analytics.percentiles import percentile
 from documents.models import DocumentType
 from org.models import Department, User
-from tests.analytics.test_figures import at, decide_at, demo_run, get  # noqa: F401 (fixture)
+from tests.analytics import test_figures
+from tests.analytics.test_figures import at, decide_at, get
+
+# The demo run of the figures' tests, as a fixture of these.
+demo_run = test_figures.demo_run
 
 pytestmark = pytest.mark.django_db
 
@@ -172,8 +176,9 @@ def test_random_facts_give_the_same_figures_rolled_up_or_not(demo_org):
         assert len(rollups.period_months(whole)) == 5
         # Against percentile_cont over the facts themselves.
         minutes = sorted(
-            DocumentFact.objects.filter(decided_on__range=(whole.date_from, whole.date_to))
-            .values_list("lead_minutes", flat=True)
+            DocumentFact.objects.filter(
+                decided_on__range=(whole.date_from, whole.date_to)
+            ).values_list("lead_minutes", flat=True)
         )
         overall = with_cells[-1][0]["overall"]
         assert overall["count"] == len(minutes) == 2500
