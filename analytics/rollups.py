@@ -177,11 +177,11 @@ def stage_cells(rows: Iterable[Sequence[Any]]) -> tuple[list[Cell], list[Cell]]:
             cell["first_index"] = min(cell["first_index"], index)
             cell["waiting"].append(wait)
             cell["handling"].append(handle)
-        key = (month, dept, doc_type, actor)
-        person = people.get(key)
+        whose = (month, dept, doc_type, actor)
+        person = people.get(whose)
         if person is None:
-            person = people[key] = {
-                **dict(zip(_APPROVER_KEY, key, strict=True)),
+            person = people[whose] = {
+                **dict(zip(_APPROVER_KEY, whose, strict=True)),
                 **dict.fromkeys(APPROVER_COUNTERS, 0),
                 "actor_department": actor_dept,
                 "handling": [],
@@ -388,11 +388,13 @@ def drop(months: Iterable[date]) -> None:
 
 def drop_for_documents(ids: Sequence[int]) -> None:
     """Drop the months these documents' facts are counted in (before the facts go)."""
-    months = set(
-        DocumentFact.objects.filter(document_id__in=ids, decided_month__isnull=False)
+    months = {
+        month
+        for month in DocumentFact.objects.filter(document_id__in=ids)
         .values_list("decided_month", flat=True)
         .distinct()
-    )
+        if month is not None
+    }
     months |= {
         month_of(day)
         for day in StageFact.objects.filter(document_id__in=ids)
