@@ -25,6 +25,7 @@ from audit import services as audit
 from briefings.access import may_follow, may_present_meeting, may_read
 from briefings.models import ABANDONED_AFTER, Briefing, EndReason, Participant, new_code
 from documents.models import Document
+from meetings import services as meeting_services
 from meetings.access import may_attend
 from meetings.models import Meeting
 from org.models import User
@@ -338,8 +339,10 @@ def move(
     zoom: float,
     item: int | None = None,
 ) -> bool:
-    """Where the presenter is now, for those who join later (no history kept: it is a view)."""
-    return bool(
+    """Where the presenter is now, for those who join later (no history kept: it is a view). In
+    a meeting, each page shown also goes to the audit trail (meetings.services.record_presented):
+    which frozen version's page the meeting saw."""
+    moved = bool(
         Briefing.objects.filter(
             pk=briefing_id, presenter_id=presenter_id, ended_at__isnull=True
         ).update(
@@ -350,6 +353,28 @@ def move(
             presenter_seen_at=timezone.now(),
         )
     )
+    if moved and item is not None:
+        _presented(briefing_id, presenter_id, item, part, page)
+    return moved
+
+
+def _presented(briefing_id: int, presenter_id: int, index: int, part: str, page: int) -> None:
+    meeting_id = (
+        Briefing.objects.filter(pk=briefing_id).values_list("meeting_id", flat=True).first()
+    )
+    if meeting_id is None:
+        return
+    meeting = Meeting.objects.get(pk=meeting_id)
+    # `index` is the item's place in the set, as the socket's views carry it
+    shown = meeting.items.order_by("position")[index : index + 1].first()
+    presenter = User.objects.filter(pk=presenter_id).first()
+    if shown is None or presenter is None:
+        return
+    try:
+        meeting_services.record_presented(meeting, presenter, shown, part, page)
+    except ApiError:
+        # a page outside the frozen record: relayed as the presenter sent it, not recorded
+        logger.info("briefing %s: page %s of item %s not recorded", briefing_id, page, index)
 
 
 def view_of(briefing: Briefing) -> dict[str, Any]:

@@ -281,6 +281,13 @@ def test_a_meeting_briefing_is_opened_by_its_chair_and_followed_by_its_people(do
         0,
         None,
     )
+    # The page the meeting saw is in the audit trail, with the frozen version's record.
+    from audit.models import AuditEntry
+
+    presented = AuditEntry.objects.get(action="meeting.present")
+    item = meeting.items.get()
+    assert presented.actor.username == "sato" and presented.document_id == document.pk
+    assert f'"record_sha256":"{item.record_sha256}"' in presented.data
 
 
 def test_a_follower_who_loses_access_is_taken_out(document, monkeypatch):
