@@ -346,11 +346,10 @@ SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env.boolean("SECURE_COOKIES", PRODUCTION)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_AGE = env.integer("SESSION_COOKIE_AGE", 8 * 3600, minimum=60)
-if REDIS_URL:
-    # Sessions stay rows in the database (they outlive a Redis restart) and are read through the
-    # shared cache: a page no longer costs a session SELECT. Every process sees the same cache,
-    # and a sign-out deletes both.
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Sessions are read from the database on every request, not through the cache (cached_db): a
+# session deleted there (an operator ending every session in an incident, a cleanup) must end at
+# once, and with the cache in front it would live on until the cache expired
+# (tests/security/test_socket_session.py). It costs a browser request one SELECT by primary key.
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
