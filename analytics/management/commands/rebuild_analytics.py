@@ -1,7 +1,8 @@
 """Recompute every document's decision analytics from workflow's rows.
 
 Run it once after installing the analytics app over existing data, and after changing the office
-calendar by other means than the admin (which recomputes the days it changes by itself).
+calendar by other means than the admin (which recomputes the days it changes by itself). The
+closed months' roll-ups (analytics.rollups) are dropped first and made again at the end.
 """
 
 from __future__ import annotations
@@ -25,4 +26,4 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {done:,} documents")
 
         total = facts.rebuild(options["chunk"], progress)
-        self.stdout.write(f"analytics: {total:,} documents recomputed")
+        self.stdout.write(f"analytics: {total:,} documents recomputed, closed months rolled up")
