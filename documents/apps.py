@@ -7,5 +7,6 @@ class DocumentsConfig(AppConfig):
     verbose_name = _("Documents")
 
     def ready(self) -> None:
-        # The background job that renders a new record's first pages (documents.page_images).
-        from documents import page_images  # noqa: F401
+        # The background jobs: a new record's first pages (documents.page_images) and an Office
+        # attachment converted when it is uploaded (documents.conversions).
+        from documents import conversions, page_images  # noqa: F401

@@ -341,3 +341,20 @@ class RecordRevision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.version} r{self.seq} {self.kind}"
+
+
+class ConvertedPdf(models.Model):
+    """The PDF LibreOffice made of an Office original, kept under the original's SHA-256 so that
+    a record reuses it instead of converting again (documents.conversions)."""
+
+    source_sha256 = models.CharField(_("original's SHA-256"), max_length=64, unique=True)
+    pdf_sha256 = models.CharField(_("PDF's SHA-256"), max_length=64)
+    pdf_size = models.BigIntegerField(_("PDF size"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("converted PDF")
+        verbose_name_plural = _("converted PDFs")
+
+    def __str__(self) -> str:
+        return f"{self.source_sha256[:12]} → {self.pdf_sha256[:12]}"

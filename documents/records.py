@@ -16,6 +16,7 @@ from typing import BinaryIO
 from django.db import transaction
 from django.utils import timezone, translation
 
+from documents.conversions import CachingConverter
 from documents.models import Attachment, Document, DocumentVersion, Retention
 from documents.record import CoverInfo, RecordInput, StampBox, build_record
 from storage import get_store, key_for
@@ -118,7 +119,7 @@ def ensure_record(version: DocumentVersion) -> DocumentVersion:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "record.pdf"
         with path.open("wb") as out:
-            result = build_record(cover, inputs, out)
+            result = build_record(cover, inputs, out, office_converter=CachingConverter())
         with path.open("rb") as stream:
             info = get_store().put(
                 stream, length=path.stat().st_size, content_type="application/pdf"

@@ -19,7 +19,7 @@ from rest_framework import status
 
 from api.errors import ApiError
 from audit import services as audit
-from documents import blobs, describe
+from documents import blobs, conversions, describe
 from documents.access import can_edit, visible_documents
 from documents.describe import EDITABLE_FIELDS
 from documents.models import (
@@ -138,6 +138,7 @@ def create_document(
             document.save()
             version = DocumentVersion.objects.create(document=document, number=1, created_by=user)
             attachments = blobs.create_attachments(version, stored, user, start=1)
+            conversions.convert_later(attachments)
             audit.record(
                 "document.create",
                 actor=user,
@@ -216,6 +217,7 @@ def add_attachments(
             attachments = blobs.create_attachments(
                 version, stored, user, start=(last.first() or 0) + 1
             )
+            conversions.convert_later(attachments)
             document.save()
             audit.record(
                 "attachment.add",
