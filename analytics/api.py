@@ -269,6 +269,7 @@ class RateView(APIView):
 
 class CsvView(APIView):
     content_negotiation_class = FileAnswer  # the documented Accept is not a 406
+
     @extend_schema(
         parameters=[
             filters.FilterSerializer,
