@@ -11,6 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from api.errors import ApiError
 from audit.models import AuditEntry
 from briefings import services
 from briefings.models import CODE_ALPHABET, Briefing, EndReason
@@ -155,7 +156,7 @@ def test_joining_a_briefing_whose_presenter_left_ends_it(bearer, document):
     briefing = Briefing.objects.get(pk=body["id"])
     from org.models import User
 
-    with pytest.raises(Exception) as refused:
+    with pytest.raises(ApiError) as refused:
         services.join(User.objects.get(username="suzuki"), briefing)
     assert refused.value.get_codes() == "briefing_ended"
     assert Briefing.objects.get(pk=body["id"]).ended_reason == EndReason.TIMEOUT

@@ -93,13 +93,13 @@ def test_a_follower_on_a_large_monitor_follows_the_presenter(open_page):
 
     # Someone who may not read the document: refused by code, and the page is not found.
     outsider = open_page("ito", width=1366, height=768)
-    open_page.console.expect("403")  # type: ignore[attr-defined]
+    open_page.console.expect("403")
     outsider.goto(f"/briefings/?code={code}")
     outsider.locator("#join-status", has_text="閲覧する権限がありません").wait_for()
     assert "/briefings/?" in outsider.url
     screenshot(outsider, "briefing-4-outsider-refused")
     briefing_id = presenter.url.rstrip("/").rsplit("/", 1)[-1]
-    open_page.console.expect("404")  # type: ignore[attr-defined]
+    open_page.console.expect("404")
     response = outsider.goto(f"/briefings/{briefing_id}/")
     assert response is not None and response.status == 404
 
