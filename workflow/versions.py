@@ -11,8 +11,12 @@ from __future__ import annotations
 from datetime import date
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from rest_framework import status
 
+from api.errors import ApiError
 from workflow.definitions import (
+    DefinitionError,
     RouteDef,
     SelectionDef,
     route_from_json,
@@ -43,7 +47,14 @@ def route_on(template: RouteTemplate, on: date | None = None) -> RouteDef:
     version = route_version_on(template, on)
     if version is None:
         return route_from_rows(template)
-    found = route_from_json(version.definition, code=template.code, name=template.name)
+    try:
+        found = route_from_json(version.definition, code=template.code, name=template.name)
+    except DefinitionError as exc:
+        raise _broken(
+            _("version %(n)s of the route %(name)s") % {"n": version.number, "name": template.name},
+            version.valid_from,
+            exc,
+        ) from exc
     return RouteDef(found.code, found.name, found.after_send_back, found.stages, version.number)
 
 
@@ -58,4 +69,24 @@ def rules_version_on(on: date | None = None) -> RulesVersion | None:
 
 def rules_on(on: date | None = None) -> list[SelectionDef]:
     version = rules_version_on(on)
-    return rules_from_rows() if version is None else rules_from_json(version.definition)
+    if version is None:
+        return rules_from_rows()
+    try:
+        return rules_from_json(version.definition)
+    except DefinitionError as exc:
+        what = _("version %(n)s of the delegation rules") % {"n": version.number}
+        raise _broken(what, version.valid_from, exc) from exc
+
+
+def _broken(what: str, valid_from: date | None, exc: DefinitionError) -> ApiError:
+    """A published version that no longer reads: it names someone or something removed since
+    (a group, a department, a person). Said plainly, not a server error."""
+    return ApiError(
+        "route_version_broken",
+        _(
+            "%(what)s, valid from %(date)s, names something that no longer exists (%(problem)s). "
+            "An administrator must publish a corrected version in the route designer."
+        )
+        % {"what": what, "date": valid_from, "problem": "; ".join(exc.problems[:3])},
+        status.HTTP_409_CONFLICT,
+    )

@@ -286,3 +286,58 @@ def test_the_design_page_says_what_a_draft_and_each_version_change(demo_org):
     html = page.get("/routes/kacho-senketsu/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "What the saved draft changes" not in html
     assert html.count("審査: added") == 1  # in the new version's row
+
+
+def test_a_version_naming_something_removed_since_is_a_clear_refusal(demo_org):
+    """A version waits for its date as JSON with names; a group deleted meanwhile must not turn
+    every submission on that route into a server error."""
+    from django.contrib.auth.models import Group
+
+    from org.models import User
+
+    team = Group.objects.create(name="臨時審査班")
+    team.user_set.add(User.objects.get(username="watanabe"))
+    template = RouteTemplate.objects.get(code="kacho-senketsu")
+    definition, _draft = designer.draft_of(template)
+    definition["stages"].insert(
+        1,
+        {
+            "name": "審査",
+            "mode": "any_of",
+            "role": "approve",
+            "rules": [{"kind": "group", "group": "臨時審査班"}],
+        },
+    )
+    tomorrow = timezone.localdate() + dt.timedelta(days=1)
+    assert (
+        admin()
+        .put("/api/v1/routes/kacho-senketsu/draft", {"definition": definition}, format="json")
+        .status_code
+        == 200
+    )
+    assert (
+        admin()
+        .post(
+            "/api/v1/routes/kacho-senketsu/publish",
+            {"valid_from": tomorrow.isoformat()},
+            format="json",
+        )
+        .status_code
+        == 201
+    )
+    team.delete()
+    response = admin().post(
+        "/api/v1/routes/simulate",
+        {
+            "doc_type": "contract",
+            "amount": 500_000,
+            "department": "somu-somu",
+            "date": tomorrow.isoformat(),
+        },
+        format="json",
+    )
+    assert response.status_code == 409, response.content
+    error = response.json()["error"]
+    assert error["code"] == "route_version_broken" and "臨時審査班" in error["message"]
+    # today's route is untouched
+    assert simulate(doc_type="contract", amount=500_000, department="somu-somu")["route"]
