@@ -3,6 +3,7 @@
 // server's page image standing in until pdf.js has the record. The pointer is a dot placed in
 // PDF points through the same transform as the workspace's marks (PageGeometry).
 import { el } from "../frontend/common.js";
+import { drawPage } from "../frontend/workspace/canvas.js";
 import { PageGeometry } from "../frontend/workspace/geometry.js";
 import { RecordSource } from "../frontend/workspace/source.js";
 
@@ -70,20 +71,8 @@ export class Stage {
       if (token !== this.token) {
         return;
       }
-      const viewport = page.getViewport({ scale: geometry.scale });
-      let ratio = Math.min(window.devicePixelRatio || 1, 3);
-      const pixels = viewport.width * viewport.height * ratio * ratio;
-      if (pixels > MAX_CANVAS_PIXELS) {
-        ratio *= Math.sqrt(MAX_CANVAS_PIXELS / pixels);
-      }
-      const canvas = el("canvas", { "aria-hidden": "true" });
-      canvas.width = Math.floor(viewport.width * ratio);
-      canvas.height = Math.floor(viewport.height * ratio);
-      this.task = page.render({
-        canvas,
-        viewport,
-        transform: ratio !== 1 ? [ratio, 0, 0, ratio, 0, 0] : undefined,
-      });
+      const { canvas, task } = drawPage(page, geometry.scale, MAX_CANVAS_PIXELS);
+      this.task = task;
       await this.task.promise;
       this.task = null;
       if (token !== this.token) {

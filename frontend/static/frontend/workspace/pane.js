@@ -2,6 +2,7 @@
 // thumbnails. Only pages near the visible area are drawn; the others are empty boxes of the right
 // size, so a 200-page record shows its first page as fast as a one-page one.
 import { el, format } from "../common.js";
+import { drawPage } from "./canvas.js";
 import { PageGeometry } from "./geometry.js";
 
 const CSS_PER_POINT = 96 / 72;
@@ -294,20 +295,8 @@ export class Pane {
       if (token !== entry.token) {
         return;
       }
-      const viewport = page.getViewport({ scale: this.scale });
-      let ratio = Math.min(window.devicePixelRatio || 1, 3);
-      const pixels = viewport.width * viewport.height * ratio * ratio;
-      if (pixels > MAX_CANVAS_PIXELS) {
-        ratio *= Math.sqrt(MAX_CANVAS_PIXELS / pixels);
-      }
-      const canvas = el("canvas", { "aria-hidden": "true" });
-      canvas.width = Math.floor(viewport.width * ratio);
-      canvas.height = Math.floor(viewport.height * ratio);
-      entry.task = page.render({
-        canvas,
-        viewport,
-        transform: ratio !== 1 ? [ratio, 0, 0, ratio, 0, 0] : undefined,
-      });
+      const { canvas, task, viewport } = drawPage(page, this.scale, MAX_CANVAS_PIXELS);
+      entry.task = task;
       await entry.task.promise;
       entry.task = null;
       if (token !== entry.token) {
