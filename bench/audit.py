@@ -27,11 +27,11 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
+from bench.support.servers import recreate_database  # noqa: E402 (after the path is set)
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/ekessai_bench_audit"
 ACTIONS = (
@@ -43,15 +43,6 @@ ACTIONS = (
     "workflow.decide",
 )
 CLIENT = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome"
-
-
-def _recreate(url: str) -> None:
-    import psycopg
-
-    name = urlparse(url).path.lstrip("/")
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def _setup(url: str) -> None:
@@ -164,7 +155,7 @@ def main() -> None:
 
         django.setup()
     else:
-        _recreate(url)
+        recreate_database(url)
         print("setting up the demo organisation and some documents …", flush=True)
         _setup(url)
 

@@ -39,28 +39,13 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
+from bench.support.servers import free_port, recreate_database  # noqa: E402 (after the path is set)
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/ekessai_bench_briefing"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _recreate(url: str) -> None:
-    import psycopg
-
-    name = urlparse(url).path.lstrip("/")
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def _forget_counters(url: str) -> None:
@@ -349,7 +334,7 @@ def main() -> None:
         "LOG_LEVEL": "WARNING",
     }
     os.environ.update(env)
-    _recreate(db)
+    recreate_database(db)
     _forget_counters(redis)
 
     import django
@@ -359,7 +344,7 @@ def main() -> None:
 
     briefing, tokens = _setup(args.followers)
     connections.close_all()
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [
             str(ROOT / ".venv" / "bin" / "daphne"),

@@ -35,7 +35,6 @@ import os
 import random
 import resource
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -49,28 +48,13 @@ from urllib.parse import quote, urlparse
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
-
 from bench.support import http_load  # noqa: E402
+from bench.support.servers import free_port, recreate_database  # noqa: E402 (after the path is set)
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/ekessai_bench_http"
 READS = ("inbox", "detail", "search", "me")
 WEIGHTS = {"inbox": 3, "detail": 3, "search": 2, "me": 2}
 POOL_MAX = 8
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _recreate(url: str) -> None:
-    import psycopg
-
-    name = urlparse(url).path.lstrip("/")
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def _environment(db: str, redis: str, data_dir: Path) -> dict[str, str]:
@@ -262,7 +246,7 @@ def _measure(
     state: dict[str, Any],
     bound: int,
 ) -> dict[str, Any]:
-    port = _free_port()
+    port = free_port()
     argv = [part.replace("{port}", str(port)) for part in argv]
     log = Path(env["EKESSAI_DATA_DIR"]) / f"{name}.log"
     # The checkout's own code first: a server's script (granian, gunicorn) does not put the
@@ -383,7 +367,7 @@ def main() -> None:
     env = _environment(db, redis, data_dir)
     os.environ.update(env)
     if not args.reuse:
-        _recreate(db)
+        recreate_database(db)
     started = time.perf_counter()
     state = _setup(args.documents, args.reuse)
     servers = [s for s in args.servers.split(",") if s]

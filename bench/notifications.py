@@ -54,24 +54,10 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
+from bench.support.servers import free_port, recreate_database  # noqa: E402 (after the path is set)
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/ekessai_bench_notify"
 BROADCAST = b"bench.broadcast"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _recreate(url: str) -> None:
-    import psycopg
-
-    name = urlparse(url).path.lstrip("/")
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def _forget_connections(url: str) -> None:
@@ -305,7 +291,7 @@ def main() -> None:
         "LOG_LEVEL": "WARNING",
     }
     os.environ.update(env)
-    _recreate(db)
+    recreate_database(db)
     _forget_connections(redis)
 
     import django
@@ -338,7 +324,7 @@ def main() -> None:
     watcher.start()
     print(f"{len(users)} users with tokens; starting Daphne …", flush=True)
 
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [
             str(ROOT / ".venv" / "bin" / "daphne"),

@@ -34,29 +34,14 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
+from bench.support.servers import free_port, recreate_database  # noqa: E402 (after the path is set)
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/ekessai_rehearsal"
 PYTHON = sys.executable
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _recreate(url: str) -> None:
-    import psycopg
-
-    name = urlparse(url).path.lstrip("/")
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def _manage(env: dict[str, str], *args: str) -> str:
@@ -273,13 +258,13 @@ def main() -> None:
         "PYTHONPATH": str(ROOT),
     }
     os.environ.update(env)
-    _recreate(db)
+    recreate_database(db)
     _manage(env, "migrate", "--noinput")
     _manage(env, "seed_demo")
     tokens = {
         name: _manage(env, "issue_token", name).split()[-1] for name in ("tanaka", "suzuki", "sato")
     }
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     servers = [
         _start(
             [PYTHON, "-m", "config.serve", "--workers", "1", "--port", str(port)],

@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # This file is named storage.py too: its own directory must not shadow the `storage` package.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
+from bench.support.servers import free_port  # noqa: E402 (after the path is set)
 
 KiB, MiB = 1024, 1024 * 1024
 RATIO_GOAL = 1.2
@@ -46,12 +47,6 @@ def storage_package() -> Any:
 
 
 # --- the server -----------------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager
@@ -73,7 +68,7 @@ def s3_server() -> Iterator[tuple[dict[str, Any], str]]:
             f"MinIO at {os.environ['MINIO_ENDPOINT']}",
         )
         return
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,

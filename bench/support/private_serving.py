@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from bench.support.servers import free_port
 from bench.support.timing import compare, django_setup
 
 # --- notifications.consumers --------------------------------------------------------------------
@@ -157,12 +158,6 @@ def bench_redis(rounds: int, recipients: int = 1000) -> None:
 # --- storage.minio_client -----------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def bench_minio(rounds: int, size: int = 64 * 1024) -> None:
     from minio import Minio
     from minio.error import S3Error
@@ -173,7 +168,7 @@ def bench_minio(rounds: int, size: int = 64 * 1024) -> None:
         access, secret = os.environ.get("MINIO_ACCESS_KEY"), os.environ.get("MINIO_SECRET_KEY")
         where = f"MinIO at {endpoint}"
     else:
-        port = _free_port()
+        port = free_port()
         proc = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
             stdout=subprocess.DEVNULL,
