@@ -72,6 +72,15 @@ def may_read_item(user: User, item: MeetingItem) -> bool:
     )
 
 
+def readable_documents(user: User, items: Iterable[MeetingItem]) -> set[int]:
+    """The documents of `items` that `user` may still read: one query for a whole set."""
+    return set(
+        visible_documents(user)
+        .filter(pk__in=[i.document_id for i in items])
+        .values_list("pk", flat=True)
+    )
+
+
 def _on_readable_items(user: User, notes: QuerySet[MeetingNote]) -> QuerySet[MeetingNote]:
     """Notes not anchored to an item, or anchored to one whose document `user` may still read: a
     note on a page says what is on it, so it goes where the page goes."""

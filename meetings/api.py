@@ -240,7 +240,8 @@ class DocumentsView(APIView):
         form.is_valid(raise_exception=True)
         user = user_of(request)
         items = services.reorder(user, meeting, form.validated_data["order"])
-        return Response([item_json(i, user) for i in items])
+        readable = access.readable_documents(user, items)
+        return Response([item_json(i, user, i.document_id in readable) for i in items])
 
 
 def item_of(meeting: Meeting, item_id: int) -> MeetingItem:

@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from django.utils import timezone
 from fpdf.enums import XPos, YPos
 
-from documents.access import visible_documents
 from documents.record import jawrap
 from documents.record.cover import FONT_FAMILY, Sheet, add_japanese_font
 from meetings import access
@@ -176,11 +175,7 @@ def build(meeting: Meeting, reader: User) -> bytes:
 
     doc.heading("資料 / Documents (frozen for the meeting)")
     items = list(meeting.items.select_related("document").order_by("position"))
-    readable = set(
-        visible_documents(reader)
-        .filter(pk__in=[i.document_id for i in items])
-        .values_list("pk", flat=True)
-    )
+    readable = access.readable_documents(reader, items)
     listed = [("No.", "件名 / Title", "文書番号 / Number", "版 / Version")]
     for item in items:
         if item.document_id not in readable:

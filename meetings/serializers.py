@@ -9,7 +9,6 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
-from documents.access import visible_documents
 from meetings import access
 from meetings.freezing import newer_version
 from meetings.models import Meeting, MeetingItem, MeetingKind, MeetingNote, NoteLayer
@@ -264,11 +263,7 @@ class MeetingDetailSerializer(MeetingSummarySerializer):
 def detail_json(meeting: Meeting, user: User) -> dict[str, Any]:
     seats = meeting.attendees.select_related("user").order_by("id")
     items = list(meeting.items.select_related("document").order_by("position"))
-    readable = set(
-        visible_documents(user)
-        .filter(pk__in=[i.document_id for i in items])
-        .values_list("pk", flat=True)
-    )
+    readable = access.readable_documents(user, items)
     organiser = access.is_organiser(user, meeting)
     chair = access.is_chair(user, meeting)
     return {
